@@ -1,0 +1,137 @@
+"""Pool planning: which task goes to which worker, which workers to create or reap.
+
+The seed's allocate-sprite.sh, made level-based: given what is observed now, say what should
+be. Never touches a busy worker, never exceeds maxWorkers, keeps minIdle warm, serves the
+oldest pending task first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+
+from sprite_orchestrator.core import naming
+
+POOL_EXHAUSTED = "PoolExhausted"
+WAITING_FOR_WORKER = "WaitingForWorker"
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkerView:
+    """What planning needs to know of one Worker."""
+
+    name: str
+    provisioned: bool = False
+    failed: bool = False
+    task: str | None = None
+    deleting: bool = False
+    idle_since: float | None = None  # loop-independent seconds; compared with `now` only
+
+    @property
+    def ready(self) -> bool:
+        """Idle and healthy: may take a task now."""
+        return self.provisioned and not self.failed and self.task is None and not self.deleting
+
+    @property
+    def coming(self) -> bool:
+        """Still provisioning, not yet bound: will be ready for a task soon."""
+        return not self.provisioned and not self.failed and self.task is None and not self.deleting
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskView:
+    """A pending task: not finished, not bound to any worker."""
+
+    name: str
+    created: str  # RFC 3339; sorts chronologically
+    priority: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Scaling:
+    """The pool's scaling intent."""
+
+    min_idle: int = 1
+    max_workers: int = 5
+    idle_timeout_seconds: int = 1800
+
+
+@dataclasses.dataclass(frozen=True)
+class Wait:
+    """Why a task is not bound yet and where it stands in the queue (1-based)."""
+
+    reason: str
+    message: str
+    position: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """What should happen next in one pool."""
+
+    binds: tuple[tuple[str, str], ...] = ()  # (task, worker)
+    create: tuple[str, ...] = ()
+    delete: tuple[str, ...] = ()
+    waiting: Mapping[str, Wait] = dataclasses.field(default_factory=dict)
+
+
+def queue(tasks: Sequence[TaskView]) -> list[TaskView]:
+    """Pending tasks in service order: higher priority first, then oldest first."""
+    return sorted(tasks, key=lambda t: (-t.priority, t.created, t.name))
+
+
+def _by_index(pool: str, workers: Sequence[WorkerView]) -> list[WorkerView]:
+    return sorted(workers, key=lambda w: (naming.worker_index(pool, w.name) or 0, w.name))
+
+
+def plan(
+    pool: str,
+    scaling: Scaling,
+    workers: Sequence[WorkerView],
+    pending: Sequence[TaskView],
+    *,
+    now: float,
+) -> Plan:
+    """Bind, create, reap: the whole decision for one pool, from observations only."""
+    idle = _by_index(pool, [w for w in workers if w.ready])
+    ordered = queue(pending)
+    binds = tuple((t.name, w.name) for t, w in zip(ordered, idle, strict=False))
+    rest = ordered[len(binds) :]
+    coming = [w for w in workers if w.coming]
+    idle_left = idle[len(binds) :]
+
+    spare = max(0, len(coming) - len(rest))
+    warm_deficit = max(0, scaling.min_idle - len(idle_left) - spare)
+    wanted = max(0, len(rest) - len(coming)) + warm_deficit
+    room = max(0, scaling.max_workers - len(workers))
+    create = tuple(naming.next_worker_names(pool, [w.name for w in workers], min(wanted, room)))
+
+    served_soon = len(coming) + len(create)
+    waiting = {
+        t.name: _wait(pool, scaling, position, len(rest), served=position <= served_soon)
+        for position, t in enumerate(rest, start=1)
+    }
+    delete = () if rest else _reap(idle_left, scaling, now=now)
+    return Plan(binds=binds, create=create, delete=delete, waiting=waiting)
+
+
+def _wait(pool: str, scaling: Scaling, position: int, total: int, *, served: bool) -> Wait:
+    where = f"position {position} of {total} in the queue"
+    if served:
+        return Wait(
+            WAITING_FOR_WORKER, f"a worker of pool {pool} is being provisioned; {where}", position
+        )
+    message = f"all {scaling.max_workers} workers of pool {pool} are busy (maxWorkers); {where}"
+    return Wait(POOL_EXHAUSTED, message, position)
+
+
+def _reap(idle: Sequence[WorkerView], scaling: Scaling, *, now: float) -> tuple[str, ...]:
+    """Idle workers past the idle timeout, longest idle first, never below minIdle."""
+    expired = [
+        w
+        for w in idle
+        if w.idle_since is not None and now - w.idle_since > scaling.idle_timeout_seconds
+    ]
+    expired.sort(key=lambda w: (w.idle_since or 0.0, w.name))
+    surplus = max(0, len(idle) - scaling.min_idle)
+    return tuple(w.name for w in expired[:surplus])
