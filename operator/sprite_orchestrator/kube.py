@@ -189,6 +189,15 @@ class Kube:
         data: Mapping[str, Any] = secret.data or {}
         return {key: base64.b64decode(value) for key, value in data.items()}
 
+    async def create_secret(self, namespace: str, name: str, data: Mapping[str, bytes]) -> None:
+        """Create a Secret; one that already exists is left as it is."""
+        body = kubernetes.client.V1Secret(
+            metadata=kubernetes.client.V1ObjectMeta(name=name, namespace=namespace),
+            data={k: base64.b64encode(v).decode("ascii") for k, v in data.items()},
+        )
+        with contextlib.suppress(Conflict):
+            await self._call(self._core.create_namespaced_secret, namespace, body)
+
     async def config_map(self, namespace: str, name: str) -> dict[str, str]:
         cm = await self._call(self._core.read_namespaced_config_map, name, namespace)
         return dict(cm.data or {})

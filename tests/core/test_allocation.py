@@ -26,15 +26,25 @@ def test_oldest_pending_task_gets_the_lowest_idle_worker() -> None:
 
 
 def test_no_idle_worker_creates_the_next_one() -> None:
-    plan = al.plan("kite", al.Scaling(min_idle=0, max_workers=5),
-                   [W("kite-1", provisioned=True, task="x")], [T("a", "1")], now=0)
+    plan = al.plan(
+        "kite",
+        al.Scaling(min_idle=0, max_workers=5),
+        [W("kite-1", provisioned=True, task="x")],
+        [T("a", "1")],
+        now=0,
+    )
     assert plan.create == ("kite-2",)
     assert plan.waiting["a"].reason == al.WAITING_FOR_WORKER
 
 
 def test_at_max_workers_the_task_waits_pool_exhausted_with_its_position() -> None:
-    plan = al.plan("kite", al.Scaling(min_idle=0, max_workers=1),
-                   [W("kite-1", provisioned=True, task="x")], [T("a", "1"), T("b", "2")], now=0)
+    plan = al.plan(
+        "kite",
+        al.Scaling(min_idle=0, max_workers=1),
+        [W("kite-1", provisioned=True, task="x")],
+        [T("a", "1"), T("b", "2")],
+        now=0,
+    )
     assert plan.create == () and plan.binds == ()
     assert plan.waiting["a"] == al.Wait(
         al.POOL_EXHAUSTED,
@@ -49,13 +59,16 @@ def test_three_tasks_and_max_two_create_two_workers_only() -> None:
     plan = al.plan("demo", al.Scaling(min_idle=0, max_workers=2), [], tasks, now=0)
     assert plan.create == ("demo-1", "demo-2")
     assert [plan.waiting[t].reason for t in "abc"] == [
-        al.WAITING_FOR_WORKER, al.WAITING_FOR_WORKER, al.POOL_EXHAUSTED,
+        al.WAITING_FOR_WORKER,
+        al.WAITING_FOR_WORKER,
+        al.POOL_EXHAUSTED,
     ]
 
 
 def test_a_provisioning_worker_serves_the_next_task_instead_of_a_new_one() -> None:
-    plan = al.plan("kite", al.Scaling(min_idle=0, max_workers=5), [W("kite-1")], [T("a", "1")],
-                   now=0)
+    plan = al.plan(
+        "kite", al.Scaling(min_idle=0, max_workers=5), [W("kite-1")], [T("a", "1")], now=0
+    )
     assert plan.create == ()
     assert plan.waiting["a"].reason == al.WAITING_FOR_WORKER
 
@@ -63,14 +76,16 @@ def test_a_provisioning_worker_serves_the_next_task_instead_of_a_new_one() -> No
 def test_min_idle_is_kept_warm() -> None:
     plan = al.plan("kite", al.Scaling(min_idle=2, max_workers=5), [], [], now=0)
     assert plan.create == ("kite-1", "kite-2")
-    plan = al.plan("kite", al.Scaling(min_idle=2, max_workers=5),
-                   [ready("kite-1"), W("kite-2")], [], now=0)
+    plan = al.plan(
+        "kite", al.Scaling(min_idle=2, max_workers=5), [ready("kite-1"), W("kite-2")], [], now=0
+    )
     assert plan.create == ()
 
 
 def test_min_idle_counts_after_binding() -> None:
-    plan = al.plan("kite", al.Scaling(min_idle=1, max_workers=5), [ready("kite-1")],
-                   [T("a", "1")], now=0)
+    plan = al.plan(
+        "kite", al.Scaling(min_idle=1, max_workers=5), [ready("kite-1")], [T("a", "1")], now=0
+    )
     assert plan.binds == (("a", "kite-1"),)
     assert plan.create == ("kite-2",)
 
@@ -95,8 +110,13 @@ def test_busy_failed_deleting_and_fresh_workers_are_never_reaped() -> None:
 
 def test_nothing_is_reaped_while_tasks_wait() -> None:
     workers = [W("kite-1", provisioned=True, task="x"), ready("kite-2", 0.0)]
-    plan = al.plan("kite", al.Scaling(min_idle=0, max_workers=2, idle_timeout_seconds=1),
-                   workers, [T("a", "1"), T("b", "2")], now=100)
+    plan = al.plan(
+        "kite",
+        al.Scaling(min_idle=0, max_workers=2, idle_timeout_seconds=1),
+        workers,
+        [T("a", "1"), T("b", "2")],
+        now=100,
+    )
     assert plan.binds == (("a", "kite-2"),)
     assert plan.delete == ()
 
@@ -120,8 +140,11 @@ workers_st = st.lists(
     max_size=8,
 )
 tasks_st = st.lists(
-    st.builds(T, name=st.text("abcdef", min_size=1, max_size=3),
-              created=st.text("0123456789", min_size=1, max_size=2)),
+    st.builds(
+        T,
+        name=st.text("abcdef", min_size=1, max_size=3),
+        created=st.text("0123456789", min_size=1, max_size=2),
+    ),
     unique_by=lambda t: t.name,
     max_size=8,
 )

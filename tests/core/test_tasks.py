@@ -43,8 +43,9 @@ def test_happy_path_ends_succeeded_true() -> None:
 
 
 def test_agent_error_ends_false_with_reason_and_message() -> None:
-    reading = readings.read(session_exists=True, window_name="agent:error", pane_dead=False,
-                            error="rate_limit")
+    reading = readings.read(
+        session_exists=True, window_name="agent:error", pane_dead=False, error="rate_limit"
+    )
     s = t.observed(delivered(), reading, **LATER)
     assert cond(s, "Succeeded") == ("False", "AgentError")
     assert "rate_limit" in (c.find(s.conditions, "Succeeded").message)  # type: ignore[union-attr]
@@ -92,12 +93,21 @@ def test_transition_time_moves_only_when_status_changes() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "state", "source"),
     [
-        ({"session_exists": False, "window_name": None, "pane_dead": False}, "agent:error",
-         "session"),
-        ({"session_exists": True, "window_name": "agent:running", "pane_dead": True},
-         "agent:error", "pane"),
-        ({"session_exists": True, "window_name": "agent:running", "pane_dead": False},
-         "agent:running", "window"),
+        (
+            {"session_exists": False, "window_name": None, "pane_dead": False},
+            "agent:error",
+            "session",
+        ),
+        (
+            {"session_exists": True, "window_name": "agent:running", "pane_dead": True},
+            "agent:error",
+            "pane",
+        ),
+        (
+            {"session_exists": True, "window_name": "agent:running", "pane_dead": False},
+            "agent:running",
+            "window",
+        ),
         ({"session_exists": True, "window_name": "agent", "pane_dead": False}, None, "window"),
     ],
 )

@@ -1,1 +1,5 @@
-"""Commands that talk to a cluster (filled in as they land)."""
+"""Commands that talk to a cluster."""
+
+from sprite_orchestrator.cli import dev, dispatch, operate
+
+__all__ = ["dev", "dispatch", "operate"]

@@ -77,7 +77,7 @@ class Provider(Protocol):
         argv: Sequence[str],
         *,
         stdin: bytes = b"",
-        timeout: float = 60.0,
+        timeout: float = 60.0,  # noqa: ASYNC109 (enforced on the machine by each provider)
         env: Mapping[str, str] | None = None,
     ) -> ExecResult:
         """Run argv on the machine with `stdin`; raise ExecTimeout past `timeout` seconds."""

@@ -1,0 +1,89 @@
+"""`orchestrator dev`: a Kubernetes-compatible API, the operator and a kubeconfig, locally."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import pathlib
+import signal
+from typing import Annotated
+
+import platformdirs
+import typer
+
+from sprite_orchestrator.cli import demo
+from sprite_orchestrator.cli.app import app
+from sprite_orchestrator.cli.common import Target, console
+from sprite_orchestrator.devserver.emulator import Emulator
+from sprite_orchestrator.devserver.serving import connection_tasks, serve, write_kubeconfig
+from sprite_orchestrator.handlers import running
+from sprite_orchestrator.kube import Kube, configuration
+from sprite_orchestrator.models import crds
+
+
+def state_dir() -> pathlib.Path:
+    """Where the embedded default keeps its kubeconfig, demo repo and Local workers."""
+    return pathlib.Path(platformdirs.user_state_dir("sprite-orchestrator"))
+
+
+@app.command()
+def dev(
+    kubeconfig: Annotated[
+        pathlib.Path | None,
+        typer.Option("--kubeconfig", help="Where to write the kubeconfig."),
+    ] = None,
+    port: Annotated[int, typer.Option("--port", help="API port on 127.0.0.1 (0: any).")] = 0,
+    state: Annotated[
+        pathlib.Path | None, typer.Option("--state-dir", help="Workers and demo repo live here.")
+    ] = None,
+    with_demo: Annotated[
+        bool, typer.Option("--demo", help="Create the demo pool and dispatch a demo task.")
+    ] = False,
+) -> None:
+    """Run a local Kubernetes-compatible API and the operator (Local provider) until Ctrl-C."""
+    root = state or state_dir()
+    path = kubeconfig or root / "kubeconfig"
+    root.mkdir(parents=True, exist_ok=True)
+    asyncio.run(_dev(root, path, port, with_demo))
+
+
+async def _dev(root: pathlib.Path, kubeconfig: pathlib.Path, port: int, with_demo: bool) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    emulator = Emulator()
+    for doc in crds.all_crds():
+        emulator.install_crd(doc)
+    async with serve(emulator=emulator, port=port) as served:
+        url = str(served.url).rstrip("/")
+        write_kubeconfig(kubeconfig, url)
+        ready = asyncio.Event()
+        operator = asyncio.create_task(
+            running.run(
+                state_dir=root / "workers",
+                server=url,
+                stop_flag=stop,
+                ready_flag=ready,
+                also_ignore=connection_tasks,
+            )
+        )
+        await ready.wait()
+        _print_next_steps(url, kubeconfig)
+        if with_demo:
+            target = Target(Kube(configuration(server=url)), "default")
+            await demo.run(target, root)
+        with contextlib.suppress(asyncio.CancelledError):
+            await operator
+
+
+def _print_next_steps(url: str, kubeconfig: pathlib.Path) -> None:
+    console.print(f"[bold]sprite-orchestrator dev[/bold]: API on {url}, operator running.")
+    console.print("In another terminal:")
+    console.print(f"  export KUBECONFIG={kubeconfig}")
+    console.print('  orchestrator dispatch --repo demo --command "…" --wait')
+    console.print("  kubectl get wp,wk,at")
+    if os.environ.get("TMUX"):
+        console.print("  (you are inside tmux: `orchestrator attach WORKER` opens another client)")
+    console.print("Ctrl-C stops both; Local workers keep their tmux sessions for the next run.")

@@ -1,0 +1,50 @@
+"""`orchestrator operator`: run the operator against a cluster (what the Helm chart runs)."""
+
+from __future__ import annotations
+
+import asyncio
+import pathlib
+import signal
+from typing import Annotated
+
+import typer
+
+from sprite_orchestrator.cli.app import app
+from sprite_orchestrator.cli.common import Kubeconfig
+from sprite_orchestrator.handlers import running
+
+
+@app.command()
+def operator(
+    namespace: Annotated[
+        list[str] | None,
+        typer.Option("--namespace", "-n", help="Watch only these namespaces (default: all)."),
+    ] = None,
+    state_dir: Annotated[
+        pathlib.Path,
+        typer.Option("--state-dir", help="Where the Local provider keeps its machines."),
+    ] = pathlib.Path("/var/lib/sprite-orchestrator"),
+    liveness: Annotated[
+        str | None,
+        typer.Option("--liveness", help="Serve a liveness probe, e.g. http://0.0.0.0:8080/healthz"),
+    ] = None,
+    kubeconfig: Kubeconfig = None,
+) -> None:
+    """Run the operator until SIGINT/SIGTERM."""
+    asyncio.run(_operate(namespace or [], state_dir, liveness, kubeconfig))
+
+
+async def _operate(
+    namespaces: list[str], state_dir: pathlib.Path, liveness: str | None, kubeconfig: str | None
+) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await running.run(
+        state_dir=state_dir,
+        kubeconfig=kubeconfig,
+        namespaces=namespaces,
+        stop_flag=stop,
+        liveness_endpoint=liveness,
+    )

@@ -1,0 +1,84 @@
+"""Reading our objects into the views the pure core plans with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sprite_orchestrator import API_VERSION
+from sprite_orchestrator.core import allocation
+from sprite_orchestrator.core import conditions as c
+from sprite_orchestrator.core import tasks as task_states
+from sprite_orchestrator.handlers import status as st
+from sprite_orchestrator.handlers.runtime import parse_iso
+from sprite_orchestrator.kube import Body
+from sprite_orchestrator.models import AgentTaskStatus, WorkerStatus
+
+POOL_LABEL = "orchestrator.dev/pool"
+WORKERS, TASKS, POOLS = "workers", "agenttasks", "workerpools"
+
+
+def name_of(body: Body) -> str:
+    return str(body["metadata"]["name"])
+
+
+def is_deleting(body: Body) -> bool:
+    return bool(body["metadata"].get("deletionTimestamp"))
+
+
+def worker_view(body: Body) -> allocation.WorkerView:
+    """A Worker as pool planning sees it."""
+    status = st.load(WorkerStatus, body)
+    provisioned = c.find(status.conditions, c.PROVISIONED)
+    ready = c.find(status.conditions, c.READY)
+    return allocation.WorkerView(
+        name=name_of(body),
+        provisioned=provisioned is not None
+        and provisioned.status == "True"
+        and ready is not None
+        and ready.status == "True",
+        failed=provisioned is not None
+        and provisioned.status == "False"
+        and provisioned.reason != "Provisioning",
+        task=status.task_ref.name if status.task_ref else None,
+        deleting=is_deleting(body),
+        idle_since=parse_iso(status.idle_since_time),
+    )
+
+
+def task_view(body: Body) -> allocation.TaskView:
+    return allocation.TaskView(
+        name=name_of(body), created=str(body["metadata"].get("creationTimestamp") or "")
+    )
+
+
+def task_status(body: Body) -> AgentTaskStatus:
+    return st.load(AgentTaskStatus, body)
+
+
+def is_finished(body: Body) -> bool:
+    return task_states.is_finished(task_status(body))
+
+
+def worker_body(pool: Body, name: str) -> dict[str, Any]:
+    """A new Worker, owned by its pool so it goes with it."""
+    meta = pool["metadata"]
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "Worker",
+        "metadata": {
+            "name": name,
+            "namespace": meta["namespace"],
+            "labels": {POOL_LABEL: meta["name"]},
+            "ownerReferences": [
+                {
+                    "apiVersion": API_VERSION,
+                    "kind": "WorkerPool",
+                    "name": meta["name"],
+                    "uid": meta.get("uid", ""),
+                    "controller": True,
+                    "blockOwnerDeletion": True,
+                }
+            ],
+        },
+        "spec": {"pool": meta["name"]},
+    }

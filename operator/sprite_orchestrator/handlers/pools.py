@@ -1,0 +1,228 @@
+"""WorkerPool reconciliation: bind pending tasks, create and reap workers, report counts."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+import pydantic
+
+from sprite_orchestrator.core import allocation
+from sprite_orchestrator.core import conditions as c
+from sprite_orchestrator.core import tasks as task_states
+from sprite_orchestrator.handlers import events
+from sprite_orchestrator.handlers import status as st
+from sprite_orchestrator.handlers.objects import (
+    POOL_LABEL,
+    POOLS,
+    TASKS,
+    WORKERS,
+    is_finished,
+    name_of,
+    task_status,
+    task_view,
+    worker_body,
+    worker_view,
+)
+from sprite_orchestrator.handlers.runtime import Runtime, now_iso, wall
+from sprite_orchestrator.kube import Body, Conflict, NotFound
+from sprite_orchestrator.models import (
+    AgentTaskStatus,
+    ObjectRef,
+    WorkerPoolSpec,
+    WorkerPoolStatus,
+    WorkerStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+
+async def reconcile(rt: Runtime, namespace: str, name: str) -> float:
+    """One pass over a pool; returns the seconds until the next unprompted pass."""
+    pool = await rt.kube.get(POOLS, namespace, name)
+    generation = pool["metadata"].get("generation")
+    try:
+        spec = WorkerPoolSpec.model_validate(pool["spec"])
+    except pydantic.ValidationError as exc:
+        await _pool_status(rt, pool, None, [], invalid=str(exc))
+        return 60.0
+    workers = await rt.kube.list(WORKERS, namespace, labels={POOL_LABEL: name})
+    tasks = [t for t in await rt.kube.list(TASKS, namespace) if t["spec"].get("pool") == name]
+    pending = await _settle_bindings(rt, namespace, workers, tasks, generation)
+    scaling = allocation.Scaling(
+        spec.scaling.min_idle, spec.scaling.max_workers, spec.scaling.idle_timeout_seconds
+    )
+    plan = allocation.plan(
+        name,
+        scaling,
+        [worker_view(w) for w in workers],
+        [task_view(t) for t in pending],
+        now=wall(),
+    )
+    await _create(rt, pool, plan.create)
+    by_name = {name_of(w): w for w in workers}
+    for task_name, worker_name in plan.binds:
+        await _bind(rt, namespace, task_name, by_name[worker_name])
+    for task_name, wait in plan.waiting.items():
+        await _wait(rt, namespace, task_name, wait)
+    for worker_name in plan.delete:
+        await rt.kube.delete(WORKERS, namespace, worker_name)
+        events.info(pool, reason="WorkerReaped", message=f"idle worker {worker_name} removed")
+    await _pool_status(
+        rt,
+        pool,
+        spec,
+        await rt.kube.list(WORKERS, namespace, labels={POOL_LABEL: name}),
+        exhausted=any(w.reason == allocation.POOL_EXHAUSTED for w in plan.waiting.values()),
+    )
+    return float(spec.poll_interval_seconds) * 2
+
+
+async def _settle_bindings(
+    rt: Runtime, namespace: str, workers: list[Body], tasks: list[Body], generation: int | None
+) -> list[Body]:
+    """The Worker's taskRef is the truth of a binding; return the tasks still to bind."""
+    holders = {}
+    for worker in workers:
+        ref = st.load(WorkerStatus, worker).task_ref
+        if ref is not None:
+            holders[ref.name] = name_of(worker)
+    pending = []
+    for task in tasks:
+        if is_finished(task) or task["metadata"].get("deletionTimestamp"):
+            continue
+        status = task_status(task)
+        if name_of(task) in holders:
+            continue
+        was_bound = status.worker_name and c.is_true(status.conditions, c.SCHEDULED)
+        if was_bound and task_states.is_delivered(status):
+            await _lost(rt, namespace, name_of(task), status.worker_name or "")
+            continue
+        if status.conditions:  # validated by the task handler
+            pending.append(task)
+    return pending
+
+
+async def _lost(rt: Runtime, namespace: str, task: str, worker: str) -> None:
+    message = f"worker {worker} was lost after the prompt was delivered; not re-run"
+
+    def change(_: Body, s: AgentTaskStatus) -> AgentTaskStatus:
+        return task_states.failed(
+            s, task_states.WORKER_LOST, message, generation=None, now=now_iso()
+        )
+
+    await st.update(rt.kube, TASKS, namespace, task, AgentTaskStatus, change)
+
+
+async def _create(rt: Runtime, pool: Body, names: tuple[str, ...]) -> None:
+    for worker in names:
+        try:
+            await rt.kube.create(WORKERS, pool["metadata"]["namespace"], worker_body(pool, worker))
+        except Conflict:
+            continue  # created by an earlier pass or another replica: names are deterministic
+        events.info(pool, reason="WorkerCreated", message=f"worker {worker} created")
+
+
+async def _bind(rt: Runtime, namespace: str, task: str, worker: Body) -> None:
+    """Compare-and-swap on the Worker: two tasks never share one, even across replicas."""
+    try:
+        task_body = await rt.kube.get(TASKS, namespace, task)
+    except NotFound:
+        return
+    uid = task_body["metadata"].get("uid")
+    status = st.load(WorkerStatus, worker)
+    if status.task_ref is not None:
+        return
+    bound = status.model_copy(
+        update={
+            "task_ref": ObjectRef(name=task, uid=uid),
+            "bound_time": now_iso(),
+            "idle_since_time": None,
+        }
+    )
+    try:
+        await rt.kube.patch_status(
+            WORKERS,
+            namespace,
+            name_of(worker),
+            st.dump(bound),
+            resource_version=worker["metadata"].get("resourceVersion"),
+        )
+    except Conflict:
+        rt.wake(POOLS, namespace, worker["spec"]["pool"])
+        return
+    worker_name = name_of(worker)
+
+    def change(_: Body, s: AgentTaskStatus) -> AgentTaskStatus:
+        return task_states.scheduled(s, worker_name, generation=None, now=now_iso())
+
+    body, _ = await st.update(rt.kube, TASKS, namespace, task, AgentTaskStatus, change)
+    events.info(body, reason="TaskScheduled", message=f"bound to worker {worker_name}")
+    rt.wake(WORKERS, namespace, worker_name)
+
+
+async def _wait(rt: Runtime, namespace: str, task: str, wait: allocation.Wait) -> None:
+    def change(_: Body, s: AgentTaskStatus) -> AgentTaskStatus:
+        return task_states.waiting(s, wait.reason, wait.message, generation=None, now=now_iso())
+
+    with contextlib.suppress(NotFound):
+        await st.update(rt.kube, TASKS, namespace, task, AgentTaskStatus, change)
+
+
+async def _pool_status(
+    rt: Runtime,
+    pool: Body,
+    spec: WorkerPoolSpec | None,
+    workers: list[Body],
+    *,
+    invalid: str | None = None,
+    exhausted: bool = False,
+) -> None:
+    views = [worker_view(w) for w in workers]
+    ready = sum(1 for v in views if v.ready)
+    busy = sum(1 for v in views if v.task is not None)
+    generation = pool["metadata"].get("generation")
+    if invalid is not None or spec is None:
+        value, reason, message = "False", "InvalidSpec", (invalid or "")[:1000]
+    elif exhausted:
+        value, reason = "False", allocation.POOL_EXHAUSTED
+        message = f"all {spec.scaling.max_workers} workers are busy and tasks are waiting"
+    elif ready >= min(spec.scaling.min_idle, spec.scaling.max_workers):
+        value, reason = "True", "WorkersReady"
+        message = f"{ready} idle, {busy} busy, at most {spec.scaling.max_workers}"
+    else:
+        value, reason = "False", "Provisioning"
+        message = f"{ready} idle of {spec.scaling.min_idle} wanted; workers are being provisioned"
+
+    def change(_: Body, s: WorkerPoolStatus) -> WorkerPoolStatus:
+        conditions = c.upsert(
+            s.conditions,
+            c.READY,
+            value,  # type: ignore[arg-type]
+            reason=reason,
+            message=message,
+            generation=generation,
+            now=now_iso(),
+        )
+        return s.model_copy(
+            update={
+                "replicas": len(workers),
+                "ready_replicas": ready,
+                "busy_replicas": busy,
+                "observed_generation": generation,
+                "conditions": conditions,
+            }
+        )
+
+    await st.update(
+        rt.kube, POOLS, pool["metadata"]["namespace"], name_of(pool), WorkerPoolStatus, change
+    )
+
+
+async def delete_workers(rt: Runtime, namespace: str, name: str) -> int:
+    """Delete the pool's workers (their finalizers save work and destroy machines)."""
+    workers = await rt.kube.list(WORKERS, namespace, labels={POOL_LABEL: name})
+    for worker in workers:
+        if not worker["metadata"].get("deletionTimestamp"):
+            await rt.kube.delete(WORKERS, namespace, name_of(worker))
+    return len(workers)

@@ -1,0 +1,69 @@
+"""Run the operator: in its own process (`orchestrator operator`) or inside another loop."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import pathlib
+from collections.abc import Callable, Collection, Iterator
+from typing import Any
+
+import kopf
+
+from sprite_orchestrator.handlers.registry import make_registry, make_settings
+from sprite_orchestrator.handlers.runtime import Runtime
+from sprite_orchestrator.kube import Kube, configuration
+
+Tasks = Collection["asyncio.Task[Any]"]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Ignored(Collection["asyncio.Task[Any]"]):
+    """Tasks kopf must not wait for on stop, read at stop time (kopf only asks `in`)."""
+
+    before: frozenset[asyncio.Task[Any]]
+    extra: Callable[[], Tasks]
+
+    def __contains__(self, task: object) -> bool:
+        return task in self.before or task in self.extra()
+
+    def __iter__(self) -> Iterator[asyncio.Task[Any]]:
+        return iter(self.before | set(self.extra()))
+
+    def __len__(self) -> int:
+        return len(self.before | set(self.extra()))
+
+
+async def run(
+    *,
+    state_dir: pathlib.Path,
+    server: str | None = None,
+    kubeconfig: str | None = None,
+    namespaces: Collection[str] = (),
+    stop_flag: asyncio.Event | None = None,
+    ready_flag: asyncio.Event | None = None,
+    liveness_endpoint: str | None = None,
+    also_ignore: Callable[[], Tasks] = frozenset,
+) -> None:
+    """Run until `stop_flag` is set; tasks that existed before are left alone.
+
+    `also_ignore` names tasks born later that are not the operator's, such as the
+    connections of an API emulator in the same loop, so stopping does not wait for them.
+    """
+    ignored = _Ignored(frozenset(asyncio.all_tasks()), also_ignore)
+    kube = Kube(configuration(server=server, kubeconfig=kubeconfig))
+    runtime = Runtime(kube=kube, state_dir=state_dir)
+    try:
+        tasks = await kopf.spawn_tasks(
+            registry=make_registry(server=server),
+            settings=make_settings(),
+            clusterwide=not namespaces,
+            namespaces=namespaces,
+            stop_flag=stop_flag,
+            ready_flag=ready_flag,
+            liveness_endpoint=liveness_endpoint,
+            memo=kopf.Memo(runtime=runtime),
+        )
+        await kopf.run_tasks(tasks, ignored=ignored)
+    finally:
+        await runtime.close()

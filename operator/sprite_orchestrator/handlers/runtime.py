@@ -1,0 +1,100 @@
+"""What the handlers share in one operator process: the API, providers, wake-ups, clocks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime
+import pathlib
+from typing import Any
+
+from sprite_orchestrator.kube import Kube
+from sprite_orchestrator.models.pool import WorkerPoolSpec
+from sprite_orchestrator.providers.base import Provider, ProviderError
+
+Key = tuple[str, str, str]  # (plural, namespace, name)
+
+
+def now_iso() -> str:
+    """Wall-clock time for status timestamps (RFC 3339, UTC, seconds)."""
+    stamp = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    return stamp.isoformat().replace("+00:00", "Z")
+
+
+def wall() -> float:
+    """Wall-clock seconds, for comparisons with timestamps stored in status."""
+    return datetime.datetime.now(datetime.UTC).timestamp()
+
+
+def parse_iso(value: str | None) -> float | None:
+    """Seconds since the epoch of an RFC 3339 timestamp, or None."""
+    if not value:
+        return None
+    return datetime.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+@dataclasses.dataclass
+class Runtime:
+    """One per operator process; handlers reach it through kopf's memo."""
+
+    kube: Kube
+    state_dir: pathlib.Path
+    providers: dict[tuple[str, str], Provider] = dataclasses.field(default_factory=dict)
+    wakeups: dict[Key, asyncio.Event] = dataclasses.field(default_factory=dict)
+    failures: dict[Key, int] = dataclasses.field(default_factory=dict)
+
+    def backoff(self, key: Key) -> float:
+        """Seconds to wait after another failure: 5, 10, 20, … up to 5 minutes."""
+        count = self.failures.get(key, 0)
+        self.failures[key] = count + 1
+        return float(min(300, 5 * 2**count))
+
+    def succeeded(self, key: Key) -> None:
+        self.failures.pop(key, None)
+
+    def provider_for(self, namespace: str, pool: str, spec: WorkerPoolSpec) -> Provider:
+        """The provider of a pool's machines, created on first use and kept."""
+        key = (namespace, pool)
+        if key not in self.providers:
+            self.providers[key] = self._make_provider(namespace, pool, spec)
+        return self.providers[key]
+
+    def _make_provider(self, namespace: str, pool: str, spec: WorkerPoolSpec) -> Provider:
+        if spec.provider.type == "Local":
+            from sprite_orchestrator.providers.local import LocalProvider
+
+            return LocalProvider(self.state_dir / "local" / namespace / pool)
+        raise ProviderError(
+            f"provider {spec.provider.type} is not available in this build yet",
+            reason="ProviderUnavailable",
+        )
+
+    async def close(self) -> None:
+        for provider in self.providers.values():
+            with contextlib.suppress(Exception):
+                await provider.close()
+        self.kube.close()
+
+    def _event(self, key: Key) -> asyncio.Event:
+        return self.wakeups.setdefault(key, asyncio.Event())
+
+    def wake(self, plural: str, namespace: str, name: str) -> None:
+        """Cut a reconciler's sleep short: something it cares about changed."""
+        self._event((plural, namespace, name)).set()
+
+    async def sleep(self, key: Key, seconds: float, stopped: Any) -> None:
+        """Sleep on the loop's clock until woken, stopped, or `seconds` pass."""
+        event = self._event(key)
+        if not event.is_set():
+            waiters = [asyncio.ensure_future(event.wait()), asyncio.ensure_future(stopped.wait())]
+            try:
+                await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiter in waiters:
+                    waiter.cancel()
+        event.clear()
+
+    def forget(self, key: Key) -> None:
+        self.wakeups.pop(key, None)
+        self.failures.pop(key, None)

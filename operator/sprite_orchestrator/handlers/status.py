@@ -1,0 +1,55 @@
+"""Read-modify-write of `/status` with the resourceVersion as precondition.
+
+Several reconcilers write one task's status (the pool binds it, the worker delivers and
+observes); each write is a compare-and-swap, so none overwrites what another just wrote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from sprite_orchestrator.kube import Body, Conflict, Kube
+
+S = TypeVar("S", bound=BaseModel)
+ATTEMPTS = 8
+
+
+def dump(status: BaseModel) -> dict[str, Any]:
+    """Status as JSON; unset fields become null so a merge patch removes them."""
+    return status.model_dump(by_alias=True, mode="json")
+
+
+def load(cls: type[S], body: Body) -> S:
+    """The status of an object as a model; what the model does not know is ignored."""
+    raw = body.get("status") or {}
+    known = {f.alias or name for name, f in cls.model_fields.items()}
+    return cls.model_validate({k: v for k, v in raw.items() if k in known})
+
+
+async def update(
+    kube: Kube,
+    plural: str,
+    namespace: str,
+    name: str,
+    cls: type[S],
+    change: Callable[[Body, S], S | None],
+) -> tuple[Body, S]:
+    """Apply `change` to the freshest status until it sticks; None from `change` aborts."""
+    for _ in range(ATTEMPTS):
+        body = await kube.get(plural, namespace, name)
+        old = load(cls, body)
+        new = change(body, old)
+        if new is None or new == old:
+            return body, old
+        version = body["metadata"].get("resourceVersion")
+        try:
+            patched = await kube.patch_status(
+                plural, namespace, name, dump(new), resource_version=version
+            )
+        except Conflict:
+            continue
+        return patched, new
+    raise Conflict(f"{plural}/{name}: status kept changing under {ATTEMPTS} attempts")

@@ -1,0 +1,331 @@
+"""Worker reconciliation: provision the machine, deliver the bound task, poll the agent."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pydantic
+
+from sprite_orchestrator.core import conditions as c
+from sprite_orchestrator.core import naming, readings
+from sprite_orchestrator.core import tasks as task_states
+from sprite_orchestrator.handlers import events, inputs
+from sprite_orchestrator.handlers import status as st
+from sprite_orchestrator.handlers.objects import (
+    POOLS,
+    TASKS,
+    WORKERS,
+    is_deleting,
+    is_finished,
+    task_status,
+)
+from sprite_orchestrator.handlers.runtime import Runtime, now_iso, parse_iso, wall
+from sprite_orchestrator.kube import Body, NotFound
+from sprite_orchestrator.models import AgentTaskSpec, AgentTaskStatus, WorkerPoolSpec, WorkerStatus
+from sprite_orchestrator.providers.base import MachineNotFound, Provider, ProviderError
+from sprite_orchestrator.worker import delivery, polling, provisioning
+
+logger = logging.getLogger(__name__)
+
+PROVISION_DEADLINE = 900.0
+HEARTBEAT = 30.0  # lastPollTime is refreshed at least this often, not on every poll
+
+
+async def reconcile(rt: Runtime, namespace: str, name: str) -> float:
+    """One pass over a worker; returns the seconds until the next unprompted pass."""
+    worker = await rt.kube.get(WORKERS, namespace, name)
+    if is_deleting(worker):
+        return 3600.0
+    pool_name = worker["spec"]["pool"]
+    try:
+        pool = await rt.kube.get(POOLS, namespace, pool_name)
+        spec = WorkerPoolSpec.model_validate(pool["spec"])
+    except NotFound:
+        await rt.kube.delete(WORKERS, namespace, name)  # an orphan: its pool is gone
+        return 3600.0
+    except pydantic.ValidationError:
+        return 60.0
+    w = _Worker(rt, namespace, name, pool_name, spec)
+    return await w.reconcile(worker)
+
+
+class _Worker:
+    """One reconciliation of one worker: the names and handles it needs, once."""
+
+    def __init__(
+        self, rt: Runtime, namespace: str, name: str, pool: str, spec: WorkerPoolSpec
+    ) -> None:
+        self.rt, self.namespace, self.name, self.pool, self.spec = rt, namespace, name, pool, spec
+        self.session = naming.session_name(pool)
+        self.key = (WORKERS, namespace, name)
+
+    @property
+    def provider(self) -> Provider:
+        return self.rt.provider_for(self.namespace, self.pool, self.spec)
+
+    async def reconcile(self, worker: Body) -> float:
+        status = st.load(WorkerStatus, worker)
+        try:
+            provisioned = c.is_true(status.conditions, c.PROVISIONED)
+            if not provisioned and not await self._provision(worker):
+                return self.rt.backoff(self.key)
+            reading = await self._poll()
+        except MachineNotFound as exc:
+            await self._set_provisioned("False", "MachineLost", str(exc))
+            return self.rt.backoff(self.key)
+        except ProviderError as exc:
+            await self._set_provisioned("False", exc.reason, str(exc))
+            return self.rt.backoff(self.key)
+        self.rt.succeeded(self.key)
+        if status.task_ref is not None:
+            await self._serve(status, reading)
+        await self._observe(reading)
+        return float(self.spec.poll_interval_seconds)
+
+    # -- provisioning --------------------------------------------------------------------
+
+    async def _provision(self, worker: Body) -> bool:
+        machine = await self.provider.create(self.name)
+        await self._set_provisioned(
+            "Unknown", "Provisioning", "provisioning the machine", machine=machine.id
+        )
+        try:
+            plan = await inputs.provision_plan(self.rt.kube, self.namespace, self.pool, self.spec)
+            async with asyncio.timeout(PROVISION_DEADLINE):
+                result = await provisioning.provision(self.provider, self.name, plan)
+        except inputs.InvalidInput as exc:
+            return await self._provision_failed(worker, exc.reason, str(exc))
+        except provisioning.ProvisioningFailed as exc:
+            return await self._provision_failed(worker, "ProvisioningFailed", str(exc))
+        except TimeoutError:
+            message = f"provisioning took longer than {PROVISION_DEADLINE:.0f}s"
+            return await self._provision_failed(worker, "ProvisioningTimedOut", message)
+        message = f"provisioned: {result.summary}" if hasattr(result, "summary") else "provisioned"
+        await self._set_provisioned("True", "Provisioned", message)
+        events.info(worker, reason="Provisioned", message=f"{self.name} is provisioned")
+        return True
+
+    async def _provision_failed(self, worker: Body, reason: str, message: str) -> bool:
+        await self._set_provisioned("False", reason, message)
+        events.warn(worker, reason=reason, message=message[-1024:])
+        return False
+
+    async def _set_provisioned(
+        self, value: str, reason: str, message: str, *, machine: str | None = None
+    ) -> None:
+        def change(_: Body, s: WorkerStatus) -> WorkerStatus:
+            conditions = c.upsert(
+                s.conditions,
+                c.PROVISIONED,
+                value,  # type: ignore[arg-type]
+                reason=reason,
+                message=message,
+                generation=None,
+                now=now_iso(),
+            )
+            if value != "True":
+                conditions = c.upsert(
+                    conditions,
+                    c.READY,
+                    "False",
+                    reason=reason,
+                    message=message,
+                    generation=None,
+                    now=now_iso(),
+                )
+            update: dict[str, object] = {"conditions": conditions}
+            if machine is not None:
+                update["machine"] = machine
+            return s.model_copy(update=update)
+
+        await st.update(self.rt.kube, WORKERS, self.namespace, self.name, WorkerStatus, change)
+
+    # -- polling ---------------------------------------------------------------------------
+
+    async def _poll(self) -> readings.Reading:
+        obs = await polling.poll(self.provider, self.name, session=self.session)
+        hook = obs.status
+        return readings.read(
+            session_exists=obs.session,
+            window_name=obs.windows.get(1),
+            pane_dead=obs.pane_dead,
+            pane_dead_status=obs.pane_dead_status,
+            needs_input=hook is not None and hook.needs_input,
+            error=hook.error if hook is not None else None,
+        )
+
+    async def _observe(self, reading: readings.Reading) -> None:
+        def change(_: Body, s: WorkerStatus) -> WorkerStatus:
+            return _observed(s, reading)
+
+        await st.update(self.rt.kube, WORKERS, self.namespace, self.name, WorkerStatus, change)
+
+    # -- the bound task ----------------------------------------------------------------------
+
+    async def _serve(self, status: WorkerStatus, reading: readings.Reading) -> None:
+        ref = status.task_ref
+        assert ref is not None
+        try:
+            task: Body | None = await self.rt.kube.get(TASKS, self.namespace, ref.name)
+        except NotFound:
+            task = None
+        if (
+            task is None
+            or task["metadata"].get("uid") != ref.uid
+            or is_finished(task)
+            or is_deleting(task)
+        ):
+            await self._release()
+            return
+        if not task_states.is_delivered(task_status(task)):
+            await self._deliver(task, reading)
+        else:
+            await self._follow(task, reading)
+
+    async def _deliver(self, task: Body, reading: readings.Reading) -> None:
+        if reading.state != "agent:waiting":
+            return  # the agent is still starting; the next poll tries again
+        task_name = task["metadata"]["name"]
+        try:
+            text = await inputs.prompt(
+                self.rt.kube, self.namespace, AgentTaskSpec.model_validate(task["spec"])
+            )
+        except (inputs.InvalidInput, pydantic.ValidationError) as exc:
+            message = str(exc)
+            await self._update_task(
+                task_name,
+                lambda s: task_states.failed(
+                    s, task_states.INVALID_SPEC, message, generation=None, now=now_iso()
+                ),
+            )
+            await self._release()
+            return
+        marker = naming.delivery_marker(task_name, task["metadata"].get("uid", ""))
+        done = await delivery.deliver(
+            self.provider, self.name, session=self.session, marker=marker, prompt=text
+        )
+        body = await self._update_task(
+            task_name,
+            lambda s: task_states.delivered(
+                task_states.scheduled(s, self.name, generation=None, now=now_iso()),
+                done.sha256,
+                generation=None,
+                now=now_iso(),
+            ),
+        )
+        events.info(
+            body,
+            reason="PromptDelivered",
+            message=f"{done.bytes_len} bytes delivered to {self.name} (sha256 {done.sha256[:12]})",
+        )
+
+    async def _follow(self, task: Body, reading: readings.Reading) -> None:
+        task_name = task["metadata"]["name"]
+        body = await self._update_task(
+            task_name, lambda s: task_states.observed(s, reading, generation=None, now=now_iso())
+        )
+        status = task_status(body)
+        if not task_states.is_finished(status):
+            return
+        if c.is_true(status.conditions, c.SUCCEEDED):
+            events.info(
+                body, reason="AgentCompleted", message=f"the agent on {self.name} completed"
+            )
+        else:
+            found = c.find(status.conditions, c.SUCCEEDED)
+            events.warn(
+                body,
+                reason=found.reason if found else "AgentError",
+                message=found.message if found else "the agent failed",
+            )
+        await self._release()
+
+    async def _update_task(self, task: str, fn: object) -> Body:
+        def change(_: Body, s: AgentTaskStatus) -> AgentTaskStatus:
+            return fn(s)  # type: ignore[operator,no-any-return]
+
+        body, _ = await st.update(
+            self.rt.kube, TASKS, self.namespace, task, AgentTaskStatus, change
+        )
+        return body
+
+    async def _release(self) -> None:
+        """Free the worker for the next task: a fresh agent session, then no taskRef."""
+        await delivery.restart_agent(self.provider, self.name, session=self.session)
+
+        def change(_: Body, s: WorkerStatus) -> WorkerStatus:
+            conditions = c.upsert(
+                s.conditions,
+                c.BUSY,
+                "False",
+                reason="Idle",
+                message="",
+                generation=None,
+                now=now_iso(),
+            )
+            return s.model_copy(
+                update={
+                    "task_ref": None,
+                    "bound_time": None,
+                    "idle_since_time": now_iso(),
+                    "conditions": conditions,
+                }
+            )
+
+        await st.update(self.rt.kube, WORKERS, self.namespace, self.name, WorkerStatus, change)
+        self.rt.wake(POOLS, self.namespace, self.pool)
+
+
+def _observed(s: WorkerStatus, reading: readings.Reading) -> WorkerStatus:
+    """The worker's status after one poll; the heartbeat moves only every HEARTBEAT s."""
+    now = now_iso()
+    busy = s.task_ref is not None
+    conditions = c.upsert(
+        s.conditions,
+        c.BUSY,
+        "True" if busy else "False",
+        reason="TaskBound" if busy else "Idle",
+        message=f"running task {s.task_ref.name}" if s.task_ref else "",
+        generation=None,
+        now=now,
+    )
+    if busy:
+        ready = ("False", "Busy", "bound to a task")
+    elif reading.state == "agent:waiting":
+        ready = ("True", "AgentWaiting", "idle: the agent waits for a task")
+    elif reading.state == "agent:error":
+        ready = ("False", reading.error or "AgentError", reading.detail)
+    else:
+        ready = ("False", "AgentNotReady", f"window 1 is {reading.state or 'not yet named'}")
+    conditions = c.upsert(
+        conditions,
+        c.READY,
+        ready[0],  # type: ignore[arg-type]
+        reason=ready[1],
+        message=ready[2],
+        generation=None,
+        now=now,
+    )
+    changed = conditions != s.conditions or reading.state != s.agent_state
+    last = parse_iso(s.last_poll_time)
+    stale = last is None or wall() - last >= HEARTBEAT
+    return s.model_copy(
+        update={
+            "agent_state": reading.state,
+            "conditions": conditions,
+            "last_poll_time": now if changed or stale else s.last_poll_time,
+            "idle_since_time": None if busy else (s.idle_since_time or now),
+        }
+    )
+
+
+async def destroy(rt: Runtime, namespace: str, name: str, pool: str) -> None:
+    """Destroy the machine of a deleted Worker (the provider is idempotent)."""
+    try:
+        body = await rt.kube.get(POOLS, namespace, pool)
+        spec = WorkerPoolSpec.model_validate(body["spec"])
+    except (NotFound, pydantic.ValidationError):
+        spec = WorkerPoolSpec.model_validate({"repo": {"url": "-"}})
+    await rt.provider_for(namespace, pool, spec).destroy(name)
+    rt.forget((WORKERS, namespace, name))

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# poll.sh SESSION: one observation of a worker's agent, printed as one JSON document:
+#   server, session     whether the tmux server and SESSION exist
+#   windows             {index: name}; window 1's name is the seed's status protocol
+#   pane_id, pane_dead, pane_dead_status, pane_dead_signal, pane_pid   window 1's pane
+#   agent_alive         the pane is alive and its process (the agent: the launcher execs it) too
+#   now                 the machine's epoch seconds, to judge the age of status.time
+#   status              ~/.sprite-orchestrator/status.json as written by the hook, or null
+# `status` comes last and verbatim, so that a damaged status file cannot spoil the rest: the
+# reader splits the document at `,"status":`. One tmux call on the common path.
+set -uo pipefail
+
+session=$1
+so="$HOME/.sprite-orchestrator"
+now=${EPOCHSECONDS:-$(date +%s)}
+
+# json_string VAR VALUE: VAR becomes VALUE as a JSON string (control characters dropped).
+json_string() {
+    local s=${2//\\/\\\\}
+    s=${s//\"/\\\"}
+    s=${s//[[:cntrl:]]/}
+    printf -v "$1" '"%s"' "$s"
+}
+
+# number VALUE: VALUE if it is a non-negative integer, else null.
+number() { if [[ $1 =~ ^[0-9]{1,18}$ ]]; then printf '%s' "$1"; else printf null; fi; }
+
+server=false has_session=false windows='' sep=''
+pane=null dead=false dead_status=null dead_signal=null pid=null alive=false
+format='#{window_index}|#{pane_id}|#{pane_dead}|#{pane_dead_status}|#{pane_dead_signal}'
+format+='|#{pane_pid}|#{window_name}'
+if listing=$(tmux list-windows -t "=$session" -F "$format" 2>/dev/null); then
+    server=true has_session=true
+    while IFS='|' read -r index pane_id pane_dead status signal pane_pid name; do
+        [[ $index =~ ^[0-9]+$ ]] || continue
+        json_string name "$name"
+        windows+="$sep\"$index\":$name"
+        sep=,
+        [ "$index" = 1 ] || continue
+        json_string pane "$pane_id"
+        [ "$pane_dead" = 1 ] && dead=true
+        dead_status=$(number "$status")
+        dead_signal=$(number "$signal")
+        pid=$(number "$pane_pid")
+        if [ "$dead" = false ] && [ "$pid" != null ] && kill -0 "$pid" 2>/dev/null; then
+            alive=true
+        fi
+    done <<<"$listing"
+elif tmux list-sessions >/dev/null 2>&1; then
+    server=true
+fi
+
+status=null
+if [ -s "$so/status.json" ]; then status=$(<"$so/status.json"); fi
+
+printf '{"server":%s,"session":%s,"windows":{%s},"pane_id":%s,"pane_dead":%s,' \
+    "$server" "$has_session" "$windows" "$pane" "$dead"
+printf '"pane_dead_status":%s,"pane_dead_signal":%s,"pane_pid":%s,"agent_alive":%s,' \
+    "$dead_status" "$dead_signal" "$pid" "$alive"
+printf '"now":%s,"status":%s}\n' "$now" "$status"

@@ -1,0 +1,195 @@
+"""`orchestrator dev` as a user meets it: kubectl and `orchestrator dispatch` against it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pathlib
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+
+import pytest
+import yaml
+
+from sprite_orchestrator.cli import demo
+from sprite_orchestrator.providers.local import LocalProvider
+
+CLI = [sys.executable, "-m", "sprite_orchestrator.cli"]
+
+
+class Dev:
+    """A running `orchestrator dev` process and how to talk to it."""
+
+    def __init__(self, root: pathlib.Path) -> None:
+        self.root = root
+        self.kubeconfig = root / "kubeconfig"
+        self.env = {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
+        self.env.pop("ANTHROPIC_API_KEY", None)
+
+    def run(self, argv: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            argv, env=self.env, capture_output=True, text=True, timeout=90, **kwargs
+        )
+
+    def kubectl(self, *args: str, **kwargs) -> subprocess.CompletedProcess[str]:
+        return self.run(["kubectl", *args], **kwargs)
+
+
+@pytest.fixture
+def dev(tmp_path: pathlib.Path) -> Iterator[Dev]:
+    root = tmp_path / "state"
+    proc = subprocess.Popen(
+        [*CLI, "dev", "--port", "0", "--state-dir", str(root)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    handle = Dev(root)
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # the banner is printed once the operator is ready
+            if "KUBECONFIG=" in line:
+                break
+        else:
+            pytest.fail(f"orchestrator dev exited with {proc.wait()}")
+        assert handle.kubeconfig.exists()
+        yield handle
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # kopf traps SIGTERM: bound it hard
+        proc.wait()
+        asyncio.run(_destroy(root / "workers"))
+
+
+async def _destroy(state: pathlib.Path) -> None:
+    for pool_dir in (state / "local").glob("*/*"):
+        provider = LocalProvider(pool_dir)
+        for machine in await provider.list():
+            await provider.destroy(machine.name)
+
+
+def test_dev_writes_a_private_kubeconfig(dev: Dev) -> None:
+    config = yaml.safe_load(dev.kubeconfig.read_text())
+    assert config["clusters"][0]["cluster"]["server"].startswith("http://127.0.0.1:")
+    assert dev.kubeconfig.stat().st_mode & 0o777 == 0o600
+
+
+def test_dispatch_wait_follows_a_task_to_success(dev: Dev, tmp_path: pathlib.Path) -> None:
+    repo = demo.make_repo(tmp_path / "src")
+    pool = demo.pool_body(repo, claude=False)
+    manifest = tmp_path / "pool.yaml"
+    manifest.write_text(yaml.safe_dump(pool))
+    if shutil.which("kubectl"):
+        applied = dev.kubectl("apply", "-f", str(manifest))
+        assert applied.returncode == 0, applied.stderr
+    else:
+        created = dev.run([*CLI, "dispatch", "--repo", "nope", "--command", "x"])
+        assert created.returncode == 2  # no pool yet: a clear error, not a traceback
+        pytest.skip("kubectl not installed: the apply half of this test needs it")
+
+    result = dev.run([*CLI, "dispatch", "--repo", "demo", "--command", "say hello", "--wait"])
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "worker: demo-1" in result.stdout
+    assert "succeeded" in result.stdout and "Traceback" not in result.stderr
+
+
+def test_dispatch_to_an_unknown_pool_is_a_one_line_error(dev: Dev) -> None:
+    result = dev.run([*CLI, "dispatch", "--repo", "nope", "--command", "x"])
+    assert result.returncode == 2
+    assert "no WorkerPool 'nope'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_dispatch_without_a_cluster_says_what_to_do(tmp_path: pathlib.Path) -> None:
+    env = {**os.environ, "KUBECONFIG": str(tmp_path / "missing")}
+    result = subprocess.run(
+        [*CLI, "dispatch", "--repo", "x", "--command", "y"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "orchestrator dev" in result.stderr and "Traceback" not in result.stderr
+
+
+needs_kubectl = pytest.mark.skipif(
+    shutil.which("kubectl") is None, reason="kubectl not installed: skipping the kubectl checks"
+)
+
+
+@needs_kubectl
+def test_kubectl_refuses_an_unknown_field_naming_it(dev: Dev, tmp_path: pathlib.Path) -> None:
+    manifest = tmp_path / "bad.yaml"
+    manifest.write_text(
+        textwrap.dedent("""\
+        apiVersion: orchestrator.dev/v1alpha1
+        kind: WorkerPool
+        metadata: {name: bad}
+        spec:
+          repo: {url: /srv/bad}
+          scaling: {maxWorker: 3}
+        """)
+    )
+    result = dev.kubectl("apply", "-f", str(manifest))
+    assert result.returncode != 0
+    assert "maxWorker" in result.stderr
+
+
+@needs_kubectl
+def test_kubectl_refuses_a_mistyped_value_naming_the_field(
+    dev: Dev, tmp_path: pathlib.Path
+) -> None:
+    manifest = tmp_path / "bad.yaml"
+    manifest.write_text(
+        textwrap.dedent("""\
+        apiVersion: orchestrator.dev/v1alpha1
+        kind: WorkerPool
+        metadata: {name: bad}
+        spec:
+          repo: {url: /srv/bad}
+          scaling: {maxWorkers: lots}
+        """)
+    )
+    result = dev.kubectl("apply", "-f", str(manifest))
+    assert result.returncode != 0
+    assert "maxWorkers" in result.stderr
+
+
+@needs_kubectl
+def test_kubectl_get_prints_the_columns(dev: Dev, tmp_path: pathlib.Path) -> None:
+    repo = demo.make_repo(tmp_path / "src")
+    manifest = tmp_path / "pool.yaml"
+    body = demo.pool_body(repo, claude=False)
+    body["spec"]["scaling"] = {"minIdle": 1, "maxWorkers": 3}
+    manifest.write_text(yaml.safe_dump(body))
+    assert dev.kubectl("apply", "-f", str(manifest)).returncode == 0
+    result = dev.run([*CLI, "dispatch", "--repo", "demo", "--command", "hi", "--wait"])
+    assert result.returncode == 0, result.stdout
+
+    out = dev.kubectl("get", "wp,wk,at").stdout
+
+    lines = [line.split() for line in out.splitlines() if line.strip()]
+    headers = [line for line in lines if line[0] == "NAME"]
+    assert headers == [
+        ["NAME", "READY", "BUSY", "MAX", "PROVIDER", "STATUS", "AGE"],
+        ["NAME", "POOL", "AGENT", "TASK", "READY", "AGE"],
+        ["NAME", "POOL", "WORKER", "AGENT", "SUCCEEDED", "REASON", "AGE"],
+    ]
+    assert any(
+        line[:2] == ["workerpool.orchestrator.dev/demo", "1"]
+        or line[0] == "workerpool.orchestrator.dev/demo"
+        for line in lines
+    )
+    task_rows = [line for line in lines if line[0].startswith("agenttask.orchestrator.dev/")]
+    assert task_rows and task_rows[0][1:6] == [
+        "demo",
+        "demo-1",
+        "agent:completed",
+        "True",
+        "AgentCompleted",
+    ]

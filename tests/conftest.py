@@ -1,0 +1,174 @@
+"""Shared fixtures: a demo repo, the emulated API with our CRDs, the real operator in-process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import pathlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import pytest
+
+from sprite_orchestrator import API_VERSION
+from sprite_orchestrator.cli import demo
+from sprite_orchestrator.core import conditions as c
+from sprite_orchestrator.devserver.emulator import Emulator
+from sprite_orchestrator.devserver.serving import connection_tasks, serve
+from sprite_orchestrator.handlers import running
+from sprite_orchestrator.kube import Body, Kube, NotFound, configuration
+from sprite_orchestrator.models import crds
+from sprite_orchestrator.providers.local import LocalProvider
+
+T = TypeVar("T")
+NS = "default"
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T | None]], *, timeout: float = 30.0, interval: float = 0.1
+) -> T:
+    """Poll until `probe` returns something truthy; fail with the last value on timeout."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    last: Any = None
+    while loop.time() < deadline:
+        with contextlib.suppress(NotFound):
+            last = await probe()
+            if last:
+                return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"not reached within {timeout}s; last seen: {last!r}")
+
+
+@pytest.fixture
+def demo_repo(tmp_path: pathlib.Path) -> pathlib.Path:
+    return demo.make_repo(tmp_path / "src")
+
+
+@dataclasses.dataclass
+class Cluster:
+    """The emulated API server with our CRDs installed, and a client for it."""
+
+    emulator: Emulator
+    url: str
+    kube: Kube
+    state_dir: pathlib.Path
+
+    async def pool(self, name: str, repo: pathlib.Path, **spec: Any) -> Body:
+        body = {
+            "apiVersion": API_VERSION,
+            "kind": "WorkerPool",
+            "metadata": {"name": name, "namespace": NS},
+            "spec": {
+                "repo": {"url": str(repo)},
+                "agent": {"command": demo.DEMO_AGENT},
+                "scaling": {"minIdle": 0, "maxWorkers": 2},
+                "pollIntervalSeconds": 1,
+                **spec,
+            },
+        }
+        return await self.kube.create("workerpools", NS, body)
+
+    async def task(self, pool: str, prompt: str | None, **spec: Any) -> str:
+        body = {
+            "apiVersion": API_VERSION,
+            "kind": "AgentTask",
+            "metadata": {"generateName": f"{pool}-", "namespace": NS},
+            "spec": {"pool": pool, **({"prompt": prompt} if prompt is not None else {}), **spec},
+        }
+        created = await self.kube.create("agenttasks", NS, body)
+        return str(created["metadata"]["name"])
+
+    async def get(self, plural: str, name: str) -> Body:
+        return await self.kube.get(plural, NS, name)
+
+    async def condition(
+        self,
+        plural: str,
+        name: str,
+        type_: str,
+        *,
+        status: str | None = None,
+        timeout: float = 30.0,
+    ) -> tuple[Body, Any]:
+        """Wait until the condition is set, not Unknown (or is `status`); return both."""
+
+        async def probe() -> tuple[Body, Any] | None:
+            body = await self.get(plural, name)
+            found = next(
+                (
+                    x
+                    for x in (body.get("status") or {}).get("conditions", [])
+                    if x["type"] == type_
+                    and x["status"] != "Unknown"
+                    and x.get("reason") not in ("Pending",)
+                    and (status is None or x["status"] == status)
+                ),
+                None,
+            )
+            return (body, found) if found else None
+
+        return await eventually(probe, timeout=timeout)
+
+    async def succeeded(self, name: str, *, timeout: float = 30.0) -> Body:
+        """Wait for the task's summary condition to settle; return the task."""
+
+        async def probe() -> Body | None:
+            body = await self.get("agenttasks", name)
+            conds = (body.get("status") or {}).get("conditions", [])
+            found = next((x for x in conds if x["type"] == c.SUCCEEDED), None)
+            return body if found and found["status"] != "Unknown" else None
+
+        return await eventually(probe, timeout=timeout)
+
+    def machines(self) -> list[pathlib.Path]:
+        root = self.state_dir / "local"
+        return sorted(p for p in root.glob("*/*/*") if p.is_dir()) if root.exists() else []
+
+
+@pytest.fixture
+async def cluster(tmp_path: pathlib.Path) -> AsyncIterator[Cluster]:
+    emulator = Emulator()
+    for doc in crds.all_crds():
+        emulator.install_crd(doc)
+    async with serve(emulator=emulator) as served:
+        url = str(served.url).rstrip("/")
+        kube = Kube(configuration(server=url))
+        yield Cluster(emulator=emulator, url=url, kube=kube, state_dir=tmp_path / "workers")
+        kube.close()
+
+
+@pytest.fixture
+async def operator(cluster: Cluster) -> AsyncIterator[Cluster]:
+    """The real kopf operator in this test's loop; stopped and its machines destroyed after."""
+    stop, ready = asyncio.Event(), asyncio.Event()
+    teardown: set[asyncio.Task[Any]] = set()  # pytest's finalizer task is not the operator's
+    task = asyncio.create_task(
+        running.run(
+            state_dir=cluster.state_dir,
+            server=cluster.url,
+            stop_flag=stop,
+            ready_flag=ready,
+            also_ignore=lambda: connection_tasks() | teardown,
+        )
+    )
+    await asyncio.wait_for(ready.wait(), timeout=20)
+    try:
+        yield cluster
+    finally:
+        teardown.add(asyncio.current_task())  # type: ignore[arg-type]
+        stop.set()
+        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(task, timeout=15)
+        await _destroy_machines(cluster.state_dir)
+
+
+async def _destroy_machines(state_dir: pathlib.Path) -> None:
+    root = state_dir / "local"
+    if not root.exists():
+        return
+    for pool_dir in root.glob("*/*"):
+        provider = LocalProvider(pool_dir)
+        for machine in await provider.list():
+            await provider.destroy(machine.name)
