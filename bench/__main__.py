@@ -1,14 +1,18 @@
-"""Run every benchmark: `python -m bench`."""
+"""Run every benchmark: `python -m bench` (each prints its figures and writes results/)."""
 
 from __future__ import annotations
 
 import sys
 
+from bench import dispatch_latency
 
-def main() -> int:
-    print("no benchmarks yet: they land with issue 9", file=sys.stderr)
-    return 0
+BENCHMARKS = {"dispatch_latency": dispatch_latency.main}
+
+
+def main(argv: list[str]) -> int:
+    chosen = argv or list(BENCHMARKS)
+    return max(BENCHMARKS[name]([]) for name in chosen)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))

@@ -11,14 +11,10 @@ from typing import Any, TypeVar
 
 import pytest
 
-from sprite_orchestrator import API_VERSION
+from sprite_orchestrator import API_VERSION, embedded
 from sprite_orchestrator.cli import demo
 from sprite_orchestrator.core import conditions as c
-from sprite_orchestrator.devserver.emulator import Emulator
-from sprite_orchestrator.devserver.serving import connection_tasks, serve
-from sprite_orchestrator.handlers import running
-from sprite_orchestrator.kube import Body, Kube, NotFound, configuration
-from sprite_orchestrator.models import crds
+from sprite_orchestrator.kube import Body, Kube, NotFound
 from sprite_orchestrator.providers.local import LocalProvider
 
 T = TypeVar("T")
@@ -50,7 +46,7 @@ def demo_repo(tmp_path: pathlib.Path) -> pathlib.Path:
 class Cluster:
     """The emulated API server with our CRDs installed, and a client for it."""
 
-    emulator: Emulator
+    emulator: Any
     url: str
     kube: Kube
     state_dir: pathlib.Path
@@ -128,40 +124,14 @@ class Cluster:
 
 
 @pytest.fixture
-async def cluster(tmp_path: pathlib.Path) -> AsyncIterator[Cluster]:
-    emulator = Emulator()
-    for doc in crds.all_crds():
-        emulator.install_crd(doc)
-    async with serve(emulator=emulator) as served:
-        url = str(served.url).rstrip("/")
-        kube = Kube(configuration(server=url))
-        yield Cluster(emulator=emulator, url=url, kube=kube, state_dir=tmp_path / "workers")
-        kube.close()
-
-
-@pytest.fixture
-async def operator(cluster: Cluster) -> AsyncIterator[Cluster]:
-    """The real kopf operator in this test's loop; stopped and its machines destroyed after."""
-    stop, ready = asyncio.Event(), asyncio.Event()
-    teardown: set[asyncio.Task[Any]] = set()  # pytest's finalizer task is not the operator's
-    task = asyncio.create_task(
-        running.run(
-            state_dir=cluster.state_dir,
-            server=cluster.url,
-            stop_flag=stop,
-            ready_flag=ready,
-            also_ignore=lambda: connection_tasks() | teardown,
-        )
-    )
-    await asyncio.wait_for(ready.wait(), timeout=20)
+async def operator(tmp_path: pathlib.Path) -> AsyncIterator[Cluster]:
+    """The emulated API and the real kopf operator in this test's loop; machines destroyed."""
+    state = tmp_path / "workers"
     try:
-        yield cluster
+        async with embedded.control_plane(state) as cp:
+            yield Cluster(emulator=cp.emulator, url=cp.url, kube=cp.kube, state_dir=state)
     finally:
-        teardown.add(asyncio.current_task())  # type: ignore[arg-type]
-        stop.set()
-        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-            await asyncio.wait_for(task, timeout=15)
-        await _destroy_machines(cluster.state_dir)
+        await _destroy_machines(state)
 
 
 async def _destroy_machines(state_dir: pathlib.Path) -> None:

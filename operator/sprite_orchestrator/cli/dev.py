@@ -12,14 +12,10 @@ from typing import Annotated
 import platformdirs
 import typer
 
+from sprite_orchestrator import embedded
 from sprite_orchestrator.cli import demo
 from sprite_orchestrator.cli.app import app
 from sprite_orchestrator.cli.common import Target, console
-from sprite_orchestrator.devserver.emulator import Emulator
-from sprite_orchestrator.devserver.serving import connection_tasks, serve, write_kubeconfig
-from sprite_orchestrator.handlers import running
-from sprite_orchestrator.kube import Kube, configuration
-from sprite_orchestrator.models import crds
 
 
 def state_dir() -> pathlib.Path:
@@ -49,33 +45,15 @@ def dev(
 
 
 async def _dev(root: pathlib.Path, kubeconfig: pathlib.Path, port: int, with_demo: bool) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    emulator = Emulator()
-    for doc in crds.all_crds():
-        emulator.install_crd(doc)
-    async with serve(emulator=emulator, port=port) as served:
-        url = str(served.url).rstrip("/")
-        write_kubeconfig(kubeconfig, url)
-        ready = asyncio.Event()
-        operator = asyncio.create_task(
-            running.run(
-                state_dir=root / "workers",
-                server=url,
-                stop_flag=stop,
-                ready_flag=ready,
-                also_ignore=connection_tasks,
-            )
-        )
-        await ready.wait()
-        _print_next_steps(url, kubeconfig)
+    async with embedded.control_plane(root / "workers", port=port, kubeconfig=kubeconfig) as cp:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, cp.stop.set)
+        _print_next_steps(cp.url, kubeconfig)
         if with_demo:
-            target = Target(Kube(configuration(server=url)), "default")
-            await demo.run(target, root)
+            await demo.run(Target(cp.kube, "default"), root)
         with contextlib.suppress(asyncio.CancelledError):
-            await operator
+            await cp.operator
 
 
 def _print_next_steps(url: str, kubeconfig: pathlib.Path) -> None:
