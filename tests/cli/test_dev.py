@@ -83,13 +83,7 @@ def test_dispatch_wait_follows_a_task_to_success(dev: Dev, tmp_path: pathlib.Pat
     pool = demo.pool_body(repo, claude=False)
     manifest = tmp_path / "pool.yaml"
     manifest.write_text(yaml.safe_dump(pool))
-    if shutil.which("kubectl"):
-        applied = dev.kubectl("apply", "-f", str(manifest))
-        assert applied.returncode == 0, applied.stderr
-    else:
-        created = dev.run([*CLI, "dispatch", "--repo", "nope", "--command", "x"])
-        assert created.returncode == 2  # no pool yet: a clear error, not a traceback
-        pytest.skip("kubectl not installed: the apply half of this test needs it")
+    assert _apply(dev, manifest)
 
     result = dev.run([*CLI, "dispatch", "--repo", "demo", "--command", "say hello", "--wait"])
 
@@ -193,3 +187,41 @@ def test_kubectl_get_prints_the_columns(dev: Dev, tmp_path: pathlib.Path) -> Non
         "True",
         "AgentCompleted",
     ]
+
+
+def test_attach_prints_the_tmux_command_of_a_task_s_worker(
+    dev: Dev, tmp_path: pathlib.Path
+) -> None:
+    repo = demo.make_repo(tmp_path / "src")
+    manifest = tmp_path / "pool.yaml"
+    manifest.write_text(yaml.safe_dump(demo.pool_body(repo, claude=False)))
+    created = dev.run(
+        [*CLI, "dispatch", "--repo", "demo", "--command", "x", "--wait"]
+        if _apply(dev, manifest)
+        else ["false"]
+    )
+    task = next(w for w in created.stdout.split() if w.startswith("agenttask/")).split("/")[1]
+
+    printed = dev.run([*CLI, "attach", task, "--print"])
+
+    assert printed.returncode == 0, printed.stderr
+    argv = printed.stdout.split()
+    assert argv[:2] == ["tmux", "-S"] and argv[-3:] == ["attach", "-t", "demo-dev"]
+    listed = subprocess.run(
+        [*argv[:3], "list-windows", "-t", "demo-dev", "-F", "#W"], capture_output=True, text=True
+    )
+    assert listed.stdout.splitlines()[0] == "shell"
+    missing = dev.run([*CLI, "attach", "nope", "--print"])
+    assert missing.returncode == 2 and "no Worker or AgentTask named 'nope'" in missing.stderr
+
+
+def _apply(dev: Dev, manifest: pathlib.Path) -> bool:
+    """Create the pool: with kubectl where present, else through the API client."""
+    if shutil.which("kubectl"):
+        return dev.kubectl("apply", "-f", str(manifest)).returncode == 0
+    from sprite_orchestrator.kube import Kube, configuration
+
+    body = yaml.safe_load(manifest.read_text())
+    kube = Kube(configuration(kubeconfig=str(dev.kubeconfig)))
+    asyncio.run(kube.create("workerpools", "default", body))
+    return True

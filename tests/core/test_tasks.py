@@ -114,3 +114,29 @@ def test_transition_time_moves_only_when_status_changes() -> None:
 def test_ground_truth_beats_the_window_name(kwargs, state, source) -> None:
     reading = readings.read(**kwargs)
     assert (reading.state, reading.source) == (state, source)
+
+
+def test_an_agent_that_completed_then_exited_still_completed() -> None:
+    reading = readings.read(
+        session_exists=True,
+        window_name="agent:error",
+        pane_dead=True,
+        hook_state="ended",
+        prior_state="completed",
+    )
+    assert (reading.state, reading.source) == ("agent:completed", "hook")
+    assert readings.agent_gone(reading)
+    s = t.observed(delivered(), reading, **LATER)
+    assert cond(s, "Succeeded") == ("True", "AgentCompleted")
+
+
+def test_a_dead_pane_without_completion_is_an_error_with_its_exit_code() -> None:
+    reading = readings.read(
+        session_exists=True,
+        window_name="agent:running",
+        pane_dead=True,
+        pane_dead_status=137,
+        hook_state="running",
+    )
+    assert (reading.state, reading.error) == ("agent:error", "AgentExited")
+    assert "status 137" in reading.detail and readings.agent_gone(reading)

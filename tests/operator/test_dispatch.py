@@ -87,7 +87,7 @@ async def test_tmux_session_has_the_seed_windows(
     await operator.pool("demo", demo_repo, scaling={"minIdle": 1, "maxWorkers": 1})
     worker, _ = await operator.condition("workers", "demo-1", "Ready", status="True")
     assert pathlib.Path(worker["status"]["machine"]).is_dir()
-    machine = await _attach_argv(operator)
+    machine = await attach_argv(operator)
     listed = subprocess.run(
         [*machine, "list-windows", "-t", "demo-dev", "-F", "#{window_index} #{window_name}"],
         capture_output=True,
@@ -98,7 +98,7 @@ async def test_tmux_session_has_the_seed_windows(
     assert out[:2] == ["0 shell", "1 agent:waiting"]
 
 
-async def _attach_argv(cluster: Cluster) -> list[str]:
+async def attach_argv(cluster: Cluster) -> list[str]:
     from sprite_orchestrator.providers.local import LocalProvider
 
     provider = LocalProvider(cluster.state_dir / "local" / NS / "demo")

@@ -38,6 +38,7 @@ async def test_provisioning_twice_runs_no_step_twice(worker: Worker, plan: Provi
     log = worker.state.joinpath("provision.log").read_text()
     assert again.ran == ()
     assert again.skipped == provisioning.STEPS
+    assert again.summary == "skipped prepare, clone, setup, agent, tmux"
     assert [log.count(f"==> {step} ") for step in provisioning.STEPS] == [1, 1, 1, 1, 1]
     assert (worker.home / "demo" / ".dev-setup-runs").read_text() == "run\n"
 

@@ -12,9 +12,10 @@ from sprite_orchestrator import API_VERSION
 from sprite_orchestrator.cli.common import Target, console
 from sprite_orchestrator.cli.dispatch import follow
 from sprite_orchestrator.kube import Conflict
+from sprite_orchestrator.worker import provisioning
 
 POOL = "demo"
-DEMO_AGENT = ["demo-agent.py"]  # installed on every worker; behaves like Claude Code's TUI
+DEMO_AGENT = list(provisioning.DEMO_AGENT_COMMAND)  # speaks the protocol like Claude's TUI
 PROMPT = "Add a line to NOTES.md saying hello from the demo agent, then commit it."
 
 SETUP_SCRIPT = """#!/bin/bash

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import pathlib
 import signal
 from typing import Annotated
@@ -62,6 +61,5 @@ def _print_next_steps(url: str, kubeconfig: pathlib.Path) -> None:
     console.print(f"  export KUBECONFIG={kubeconfig}")
     console.print('  orchestrator dispatch --repo demo --command "…" --wait')
     console.print("  kubectl get wp,wk,at")
-    if os.environ.get("TMUX"):
-        console.print("  (you are inside tmux: `orchestrator attach WORKER` opens another client)")
+    console.print("  orchestrator attach demo-1          # the agent's tmux session")
     console.print("Ctrl-C stops both; Local workers keep their tmux sessions for the next run.")

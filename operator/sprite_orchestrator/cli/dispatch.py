@@ -90,7 +90,7 @@ async def _dispatch(
 
 async def follow(target: Target, name: str, repo: str, *, wait: bool) -> int:
     """Print the task's progress as its conditions change; the exit code is its outcome."""
-    seen: set[tuple[str, str, str]] = set()
+    seen: set[str] = set()
     announced = False
     loop = asyncio.get_running_loop()
     deadline = loop.time() + PICKUP
@@ -98,10 +98,10 @@ async def follow(target: Target, name: str, repo: str, *, wait: bool) -> int:
         body = await target.kube.get("agenttasks", target.namespace, name)
         status = st.load(AgentTaskStatus, body)
         for cond in status.conditions:
-            line = (cond.type, cond.status, cond.reason)
-            if line not in seen and cond.reason != "Pending":
-                seen.add(line)
-                console.print(f"  {cond.type}={cond.status} {cond.reason}: {cond.message}")
+            # Each news once: Succeeded often repeats the message of the step that moved it.
+            if cond.message and cond.message not in seen:
+                seen.add(cond.message)
+                console.print(f"  {cond.type}: {cond.message}")
         if status.worker_name and not announced:
             announced = True
             _how_to_watch(body, status.worker_name, repo)
@@ -127,7 +127,7 @@ def _how_to_watch(body: Body, worker: str, repo: str) -> None:
     console.print(f"worker: {worker}")
     console.print(
         f"watch it: orchestrator attach {worker}   "
-        f"(tmux session {naming.session_name(repo)}, window 1 'agent')"
+        f"(tmux session {naming.session_name(repo)}, window 1 is the agent)"
     )
     console.print(f"status:   kubectl get at {body['metadata']['name']} -w")
 

@@ -25,10 +25,12 @@ from sprite_orchestrator.kube import Body, NotFound
 from sprite_orchestrator.models import AgentTaskSpec, AgentTaskStatus, WorkerPoolSpec, WorkerStatus
 from sprite_orchestrator.providers.base import MachineNotFound, Provider, ProviderError
 from sprite_orchestrator.worker import delivery, polling, provisioning
+from sprite_orchestrator.worker.remote import WorkerError
 
 logger = logging.getLogger(__name__)
 
 PROVISION_DEADLINE = 900.0
+RETRY_DELIVERY = ("AgentNotReady", "PromptCorrupted")  # nothing was claimed: try again
 HEARTBEAT = 30.0  # lastPollTime is refreshed at least this often, not on every poll
 
 
@@ -77,11 +79,23 @@ class _Worker:
         except ProviderError as exc:
             await self._set_provisioned("False", exc.reason, str(exc))
             return self.rt.backoff(self.key)
+        except WorkerError as exc:
+            await self._observe(readings.Reading(None, error=exc.reason, detail=str(exc)))
+            return self.rt.backoff(self.key)
         self.rt.succeeded(self.key)
         if status.task_ref is not None:
             await self._serve(status, reading)
+        elif readings.agent_gone(reading):
+            await self._revive(reading)
         await self._observe(reading)
         return float(self.spec.poll_interval_seconds)
+
+    async def _revive(self, reading: readings.Reading) -> None:
+        """An idle worker whose agent or session is gone gets a new one (work is kept)."""
+        if reading.source == "session":
+            await self._set_provisioned("False", "SessionLost", reading.detail)
+            return
+        await delivery.restart_agent(self.provider, self.name, session=self.session)
 
     # -- provisioning --------------------------------------------------------------------
 
@@ -97,11 +111,12 @@ class _Worker:
         except inputs.InvalidInput as exc:
             return await self._provision_failed(worker, exc.reason, str(exc))
         except provisioning.ProvisioningFailed as exc:
-            return await self._provision_failed(worker, "ProvisioningFailed", str(exc))
+            message = f"{exc}; last output:\n{exc.tail}"
+            return await self._provision_failed(worker, "ProvisioningFailed", message)
         except TimeoutError:
             message = f"provisioning took longer than {PROVISION_DEADLINE:.0f}s"
             return await self._provision_failed(worker, "ProvisioningTimedOut", message)
-        message = f"provisioned: {result.summary}" if hasattr(result, "summary") else "provisioned"
+        message = f"provisioned: {result.summary}"
         await self._set_provisioned("True", "Provisioned", message)
         events.info(worker, reason="Provisioned", message=f"{self.name} is provisioned")
         return True
@@ -149,10 +164,12 @@ class _Worker:
         return readings.read(
             session_exists=obs.session,
             window_name=obs.windows.get(1),
-            pane_dead=obs.pane_dead,
+            pane_dead=obs.pane_dead or (obs.pane_id is not None and not obs.agent_alive),
             pane_dead_status=obs.pane_dead_status,
             needs_input=hook is not None and hook.needs_input,
             error=hook.error if hook is not None else None,
+            hook_state=hook.state if hook is not None else None,
+            prior_state=hook.prior_state if hook is not None else None,
         )
 
     async def _observe(self, reading: readings.Reading) -> None:
@@ -184,6 +201,9 @@ class _Worker:
             await self._follow(task, reading)
 
     async def _deliver(self, task: Body, reading: readings.Reading) -> None:
+        if readings.agent_gone(reading):
+            await self._revive(reading)  # nothing was delivered: a new agent takes it
+            return
         if reading.state != "agent:waiting":
             return  # the agent is still starting; the next poll tries again
         task_name = task["metadata"]["name"]
@@ -202,9 +222,23 @@ class _Worker:
             await self._release()
             return
         marker = naming.delivery_marker(task_name, task["metadata"].get("uid", ""))
-        done = await delivery.deliver(
-            self.provider, self.name, session=self.session, marker=marker, prompt=text
-        )
+        try:
+            done = await delivery.deliver(
+                self.provider, self.name, session=self.session, marker=marker, prompt=text
+            )
+        except delivery.DeliveryFailed as exc:
+            await self._delivery_failed(task_name, exc)
+            return
+        if not done.confirmed:
+            await self._delivery_failed(
+                task_name,
+                delivery.DeliveryFailed(
+                    "an earlier delivery claimed this task but recorded no paste; it is not "
+                    "pasted again (exactly once)",
+                    reason="DeliveryUnconfirmed",
+                ),
+            )
+            return
         body = await self._update_task(
             task_name,
             lambda s: task_states.delivered(
@@ -219,6 +253,18 @@ class _Worker:
             reason="PromptDelivered",
             message=f"{done.bytes_len} bytes delivered to {self.name} (sha256 {done.sha256[:12]})",
         )
+
+    async def _delivery_failed(self, task_name: str, exc: delivery.DeliveryFailed) -> None:
+        """Not pasted: retry later unless the marker was claimed (then never again)."""
+        if exc.reason in RETRY_DELIVERY:
+            return
+        message = f"the prompt could not be delivered: {exc}"
+        body = await self._update_task(
+            task_name,
+            lambda s: task_states.failed(s, exc.reason, message, generation=None, now=now_iso()),
+        )
+        events.warn(body, reason=exc.reason, message=message)
+        await self._release()
 
     async def _follow(self, task: Body, reading: readings.Reading) -> None:
         task_name = task["metadata"]["name"]
@@ -294,7 +340,7 @@ def _observed(s: WorkerStatus, reading: readings.Reading) -> WorkerStatus:
         ready = ("False", "Busy", "bound to a task")
     elif reading.state == "agent:waiting":
         ready = ("True", "AgentWaiting", "idle: the agent waits for a task")
-    elif reading.state == "agent:error":
+    elif reading.state == "agent:error" or reading.error:
         ready = ("False", reading.error or "AgentError", reading.detail)
     else:
         ready = ("False", "AgentNotReady", f"window 1 is {reading.state or 'not yet named'}")

@@ -16,7 +16,7 @@ from sprite_orchestrator.models.kinds import KINDS, Kind
 
 Schema = dict[str, Any]
 
-_DROP = {"title", "default", "additionalProperties", "$defs", "discriminator"}
+_DROP = {"title", "additionalProperties", "$defs", "discriminator"}
 
 # Extra rules the API server checks before the operator ever sees the object.
 _RULES: dict[str, list[dict[str, str]]] = {
@@ -48,7 +48,7 @@ def structural(schema: Schema, defs: Mapping[str, Schema] | None = None) -> Sche
         return structural({**options[0], **rest}, defs)
     out: Schema = {}
     for key, value in schema.items():
-        if key in _DROP:
+        if key in _DROP or (key == "default" and value is None):
             continue
         if key == "properties":
             out[key] = {name: structural(sub, defs) for name, sub in value.items()}

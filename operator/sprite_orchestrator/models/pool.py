@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
+from pydantic.config import JsonDict
 
 from sprite_orchestrator.models.common import (
     DNS_LABEL,
@@ -15,6 +16,8 @@ from sprite_orchestrator.models.common import (
 )
 
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+# An absent section defaults to {} in the CRD, and the API server then fills its fields.
+FILLED: JsonDict = {"default": {}}
 
 
 class RepoSpec(Model):
@@ -102,7 +105,11 @@ class AgentSpec(Model):
     command: Annotated[
         list[Annotated[str, Field(min_length=1, max_length=4096)]],
         Field(min_length=1, max_length=64),
-    ] = Field(default_factory=lambda: ["claude"], description="argv started in window 1.")
+    ] = Field(
+        default_factory=lambda: ["claude"],
+        description="argv started in window 1.",
+        json_schema_extra={"default": ["claude"]},
+    )
     permission_mode: PermissionMode = Field(
         default="acceptEdits", description="Passed to Claude Code; its own default opens dialogs."
     )
@@ -110,7 +117,9 @@ class AgentSpec(Model):
         default=None,
         description="Secret with ANTHROPIC_API_KEY or CLAUDE_CODE_OAUTH_TOKEN.",
     )
-    env: Annotated[list[EnvVar], Field(max_length=64)] = Field(default_factory=list)
+    env: Annotated[list[EnvVar], Field(max_length=64)] = Field(
+        default_factory=list, json_schema_extra={"default": []}
+    )
 
 
 class ScalingSpec(Model):
@@ -137,11 +146,11 @@ class WorkerPoolSpec(Model):
     """A pool of workers for one repo."""
 
     repo: RepoSpec
-    provider: ProviderSpec = Field(default_factory=ProviderSpec)
-    agent: AgentSpec = Field(default_factory=AgentSpec)
-    scaling: ScalingSpec = Field(default_factory=ScalingSpec)
+    provider: ProviderSpec = Field(default_factory=ProviderSpec, json_schema_extra=FILLED)
+    agent: AgentSpec = Field(default_factory=AgentSpec, json_schema_extra=FILLED)
+    scaling: ScalingSpec = Field(default_factory=ScalingSpec, json_schema_extra=FILLED)
     poll_interval_seconds: Annotated[int, Field(ge=1, le=3600)] = 5
-    snapshot: SnapshotSpec = Field(default_factory=SnapshotSpec)
+    snapshot: SnapshotSpec = Field(default_factory=SnapshotSpec, json_schema_extra=FILLED)
 
 
 class WorkerPoolStatus(Model):

@@ -80,8 +80,17 @@ class ProvisionPlan:
 
 @dataclasses.dataclass(frozen=True)
 class ProvisionResult:
+    """Which steps ran and which were already done (or had nothing to do)."""
+
     ran: tuple[str, ...]
     skipped: tuple[str, ...]
+
+    @property
+    def summary(self) -> str:
+        """For a condition message: "ran clone, setup; skipped prepare"."""
+        outcomes = (("ran", self.ran), ("skipped", self.skipped))
+        parts = [f"{verb} {', '.join(steps)}" for verb, steps in outcomes if steps]
+        return "; ".join(parts) or "nothing to do"
 
 
 async def provision(provider: Provider, name: str, plan: ProvisionPlan) -> ProvisionResult:
