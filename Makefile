@@ -18,16 +18,14 @@ $(STAMP): pyproject.toml
 run: install
 	$(BIN)/orchestrator dev --demo
 
-# The whole suite: lint, types, generated files fresh, then every test.
-test: install
-	$(BIN)/ruff check operator tests bench
-	$(BIN)/ruff format --check operator tests bench
-	$(BIN)/mypy
+# The whole suite: lint (incl. import layers), types, then every test (crds/ drift included).
+test: lint typecheck
 	$(BIN)/pytest -q
 
 lint: install
 	$(BIN)/ruff check operator tests bench
 	$(BIN)/ruff format --check operator tests bench
+	$(BIN)/lint-imports --no-logo --no-cache
 
 typecheck: install
 	$(BIN)/mypy

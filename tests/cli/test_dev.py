@@ -117,41 +117,29 @@ needs_kubectl = pytest.mark.skipif(
 
 
 @needs_kubectl
-def test_kubectl_refuses_an_unknown_field_naming_it(dev: Dev, tmp_path: pathlib.Path) -> None:
-    manifest = tmp_path / "bad.yaml"
-    manifest.write_text(
-        textwrap.dedent("""\
-        apiVersion: orchestrator.dev/v1alpha1
-        kind: WorkerPool
-        metadata: {name: bad}
-        spec:
-          repo: {url: /srv/bad}
-          scaling: {maxWorker: 3}
-        """)
-    )
-    result = dev.kubectl("apply", "-f", str(manifest))
-    assert result.returncode != 0
-    assert "maxWorker" in result.stderr
-
-
-@needs_kubectl
-def test_kubectl_refuses_a_mistyped_value_naming_the_field(
-    dev: Dev, tmp_path: pathlib.Path
+@pytest.mark.parametrize(
+    ("scaling", "field"),
+    [("{maxWorker: 3}", "maxWorker"), ("{maxWorkers: lots}", "maxWorkers")],
+    ids=["unknown-field", "mistyped-value"],
+)
+def test_kubectl_refuses_a_bad_pool_naming_the_field(
+    dev: Dev, tmp_path: pathlib.Path, scaling: str, field: str
 ) -> None:
     manifest = tmp_path / "bad.yaml"
     manifest.write_text(
-        textwrap.dedent("""\
+        textwrap.dedent(f"""\
         apiVersion: orchestrator.dev/v1alpha1
         kind: WorkerPool
-        metadata: {name: bad}
+        metadata: {{name: bad}}
         spec:
-          repo: {url: /srv/bad}
-          scaling: {maxWorkers: lots}
+          repo: {{url: /srv/bad}}
+          scaling: {scaling}
         """)
     )
     result = dev.kubectl("apply", "-f", str(manifest))
     assert result.returncode != 0
-    assert "maxWorkers" in result.stderr
+    assert field in result.stderr
+    assert dev.kubectl("get", "wp", "bad").returncode != 0  # nothing was created
 
 
 @needs_kubectl
@@ -165,6 +153,8 @@ def test_kubectl_get_prints_the_columns(dev: Dev, tmp_path: pathlib.Path) -> Non
     result = dev.run([*CLI, "dispatch", "--repo", "demo", "--command", "hi", "--wait"])
     assert result.returncode == 0, result.stdout
 
+    waited = dev.kubectl("wait", "--for=condition=Ready", "wk", "--all", "--timeout=60s")
+    assert waited.returncode == 0, waited.stderr
     out = dev.kubectl("get", "wp,wk,at").stdout
 
     lines = [line.split() for line in out.splitlines() if line.strip()]
@@ -174,15 +164,13 @@ def test_kubectl_get_prints_the_columns(dev: Dev, tmp_path: pathlib.Path) -> Non
         ["NAME", "POOL", "AGENT", "TASK", "READY", "AGE"],
         ["NAME", "POOL", "WORKER", "AGENT", "SUCCEEDED", "REASON", "AGE"],
     ]
-    assert any(
-        line[:2] == ["workerpool.orchestrator.dev/demo", "1"]
-        or line[0] == "workerpool.orchestrator.dev/demo"
-        for line in lines
-    )
+    pool_row = next(line for line in lines if line[0] == "workerpool.orchestrator.dev/demo")
+    assert pool_row[2:6] == ["0", "3", "Local", "WorkersReady"]
+    worker_rows = [line for line in lines if line[0].startswith("worker.orchestrator.dev/")]
+    assert worker_rows[0][1:3] == ["demo", "agent:waiting"]
     task_rows = [line for line in lines if line[0].startswith("agenttask.orchestrator.dev/")]
-    assert task_rows and task_rows[0][1:6] == [
-        "demo",
-        "demo-1",
+    assert task_rows and task_rows[0][1] == "demo" and task_rows[0][2] in ("demo-1", "demo-2")
+    assert task_rows[0][3:6] == [
         "agent:completed",
         "True",
         "AgentCompleted",

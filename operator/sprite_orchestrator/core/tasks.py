@@ -11,6 +11,7 @@ from typing import Any
 
 from sprite_orchestrator.core import conditions as c
 from sprite_orchestrator.core.readings import Reading
+from sprite_orchestrator.models.common import ConditionStatus
 from sprite_orchestrator.models.task import AgentTaskStatus
 
 # Reasons of Succeeded=False (and of Scheduled=False where the task cannot run).
@@ -32,7 +33,7 @@ WAITING_FOR_HUMAN = "WaitingForHuman"
 def _set(
     status: AgentTaskStatus,
     type_: str,
-    value: str,
+    value: ConditionStatus,
     reason: str,
     message: str,
     *,
@@ -43,7 +44,7 @@ def _set(
     conditions = c.upsert(
         status.conditions,
         type_,
-        value,  # type: ignore[arg-type]
+        value,
         reason=reason,
         message=message,
         generation=generation,

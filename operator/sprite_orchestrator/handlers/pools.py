@@ -28,6 +28,7 @@ from sprite_orchestrator.handlers.runtime import Runtime, now_iso, wall
 from sprite_orchestrator.kube import Body, Conflict, NotFound
 from sprite_orchestrator.models import (
     AgentTaskStatus,
+    ConditionStatus,
     ObjectRef,
     WorkerPoolSpec,
     WorkerPoolStatus,
@@ -182,6 +183,7 @@ async def _pool_status(
     ready = sum(1 for v in views if v.ready)
     busy = sum(1 for v in views if v.task is not None)
     generation = pool["metadata"].get("generation")
+    value: ConditionStatus
     if invalid is not None or spec is None:
         value, reason, message = "False", "InvalidSpec", (invalid or "")[:1000]
     elif exhausted:
@@ -198,7 +200,7 @@ async def _pool_status(
         conditions = c.upsert(
             s.conditions,
             c.READY,
-            value,  # type: ignore[arg-type]
+            value,
             reason=reason,
             message=message,
             generation=generation,

@@ -21,6 +21,12 @@ def _rt(memo: Any) -> Runtime:
     return runtime
 
 
+def _ns(namespace: str | None) -> str:
+    """Our kinds are namespaced: kopf's Optional is never None for them."""
+    assert namespace is not None
+    return namespace
+
+
 async def _loop(
     rt: Runtime,
     plural: str,
@@ -46,50 +52,52 @@ async def _loop(
 def make_registry(*, server: str | None = None) -> kopf.OperatorRegistry:
     """All handlers in a fresh registry (tests run several operators side by side)."""
     registry = kopf.OperatorRegistry()
-    on = {"registry": registry}
 
-    @kopf.on.login(**on)  # type: ignore[arg-type]
+    @kopf.on.login(registry=registry)
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
         if server is not None:
             return kopf.ConnectionInfo(server=server, default_namespace="default")
         return kopf.login_via_client(**kwargs)
 
-    @kopf.daemon(GROUP, VERSION, POOLS, cancellation_timeout=10.0, **on)  # type: ignore[arg-type]
+    @kopf.daemon(GROUP, VERSION, POOLS, cancellation_timeout=10.0, registry=registry)
     async def pool_daemon(
-        name: str, namespace: str, stopped: Any, memo: Any, logger: Any, **_: Any
+        *, name: str, namespace: str | None, stopped: Any, memo: Any, logger: Any, **_: Any
     ) -> None:
-        await _loop(_rt(memo), POOLS, namespace, name, stopped, logger, pools.reconcile)
+        await _loop(_rt(memo), POOLS, _ns(namespace), name, stopped, logger, pools.reconcile)
 
-    @kopf.on.delete(GROUP, VERSION, POOLS, **on)  # type: ignore[arg-type]
-    async def pool_deleted(name: str, namespace: str, memo: Any, **_: Any) -> None:
-        remaining = await pools.delete_workers(_rt(memo), namespace, name)
+    @kopf.on.delete(GROUP, VERSION, POOLS, registry=registry)
+    async def pool_deleted(*, name: str, namespace: str | None, memo: Any, **_: Any) -> None:
+        remaining = await pools.delete_workers(_rt(memo), _ns(namespace), name)
         if remaining:
             raise kopf.TemporaryError(f"waiting for {remaining} workers to go", delay=1)
 
-    @kopf.daemon(GROUP, VERSION, WORKERS, cancellation_timeout=10.0, **on)  # type: ignore[arg-type]
+    @kopf.daemon(GROUP, VERSION, WORKERS, cancellation_timeout=10.0, registry=registry)
     async def worker_daemon(
-        name: str, namespace: str, stopped: Any, memo: Any, logger: Any, **_: Any
+        *, name: str, namespace: str | None, stopped: Any, memo: Any, logger: Any, **_: Any
     ) -> None:
-        await _loop(_rt(memo), WORKERS, namespace, name, stopped, logger, workers.reconcile)
+        rt = _rt(memo)
+        await _loop(rt, WORKERS, _ns(namespace), name, stopped, logger, workers.reconcile)
 
-    @kopf.on.event(GROUP, VERSION, WORKERS, **on)  # type: ignore[arg-type]
-    def worker_changed(name: str, namespace: str, spec: Any, memo: Any, **_: Any) -> None:
-        _rt(memo).wake(POOLS, namespace, spec.get("pool", ""))
-        _rt(memo).wake(WORKERS, namespace, name)
+    @kopf.on.event(GROUP, VERSION, WORKERS, registry=registry)
+    def worker_changed(*, name: str, namespace: str | None, spec: Any, memo: Any, **_: Any) -> None:
+        _rt(memo).wake(POOLS, _ns(namespace), spec.get("pool", ""))
+        _rt(memo).wake(WORKERS, _ns(namespace), name)
 
-    @kopf.on.delete(GROUP, VERSION, WORKERS, **on)  # type: ignore[arg-type]
-    async def worker_deleted(name: str, namespace: str, spec: Any, memo: Any, **_: Any) -> None:
-        await workers.destroy(_rt(memo), namespace, name, spec.get("pool", ""))
-        _rt(memo).wake(POOLS, namespace, spec.get("pool", ""))
+    @kopf.on.delete(GROUP, VERSION, WORKERS, registry=registry)
+    async def worker_deleted(
+        *, name: str, namespace: str | None, spec: Any, memo: Any, **_: Any
+    ) -> None:
+        await workers.destroy(_rt(memo), _ns(namespace), name, spec.get("pool", ""))
+        _rt(memo).wake(POOLS, _ns(namespace), spec.get("pool", ""))
 
-    @kopf.on.resume(GROUP, VERSION, TASKS, **on)  # type: ignore[arg-type]
-    @kopf.on.create(GROUP, VERSION, TASKS, **on)  # type: ignore[arg-type]
-    async def task_created(body: Any, memo: Any, **_: Any) -> None:
+    @kopf.on.resume(GROUP, VERSION, TASKS, registry=registry)
+    @kopf.on.create(GROUP, VERSION, TASKS, registry=registry)
+    async def task_created(*, body: Any, memo: Any, **_: Any) -> None:
         await tasks.admit(_rt(memo), dict(body))
 
-    @kopf.on.event(GROUP, VERSION, TASKS, **on)  # type: ignore[arg-type]
-    def task_changed(namespace: str, spec: Any, memo: Any, **_: Any) -> None:
-        _rt(memo).wake(POOLS, namespace, spec.get("pool", ""))
+    @kopf.on.event(GROUP, VERSION, TASKS, registry=registry)
+    def task_changed(*, namespace: str | None, spec: Any, memo: Any, **_: Any) -> None:
+        _rt(memo).wake(POOLS, _ns(namespace), spec.get("pool", ""))
 
     return registry
 

@@ -22,7 +22,13 @@ from sprite_orchestrator.handlers.objects import (
 )
 from sprite_orchestrator.handlers.runtime import Runtime, now_iso, parse_iso, wall
 from sprite_orchestrator.kube import Body, NotFound
-from sprite_orchestrator.models import AgentTaskSpec, AgentTaskStatus, WorkerPoolSpec, WorkerStatus
+from sprite_orchestrator.models import (
+    AgentTaskSpec,
+    AgentTaskStatus,
+    ConditionStatus,
+    WorkerPoolSpec,
+    WorkerStatus,
+)
 from sprite_orchestrator.providers.base import MachineNotFound, Provider, ProviderError
 from sprite_orchestrator.worker import delivery, polling, provisioning
 from sprite_orchestrator.worker.remote import WorkerError
@@ -127,13 +133,13 @@ class _Worker:
         return False
 
     async def _set_provisioned(
-        self, value: str, reason: str, message: str, *, machine: str | None = None
+        self, value: ConditionStatus, reason: str, message: str, *, machine: str | None = None
     ) -> None:
         def change(_: Body, s: WorkerStatus) -> WorkerStatus:
             conditions = c.upsert(
                 s.conditions,
                 c.PROVISIONED,
-                value,  # type: ignore[arg-type]
+                value,
                 reason=reason,
                 message=message,
                 generation=None,
@@ -336,6 +342,7 @@ def _observed(s: WorkerStatus, reading: readings.Reading) -> WorkerStatus:
         generation=None,
         now=now,
     )
+    ready: tuple[ConditionStatus, str, str]
     if busy:
         ready = ("False", "Busy", "bound to a task")
     elif reading.state == "agent:waiting":
@@ -347,7 +354,7 @@ def _observed(s: WorkerStatus, reading: readings.Reading) -> WorkerStatus:
     conditions = c.upsert(
         conditions,
         c.READY,
-        ready[0],  # type: ignore[arg-type]
+        ready[0],
         reason=ready[1],
         message=ready[2],
         generation=None,
