@@ -19,7 +19,7 @@ def cond(status: AgentTaskStatus, type_: str) -> tuple[str, str]:
 
 def delivered() -> AgentTaskStatus:
     s = t.scheduled(AgentTaskStatus(), "kite-1", **KW)
-    return t.delivered(s, "ab" * 32, **KW)
+    return t.delivered(s, "kite-1", "ab" * 32, **KW)
 
 
 def test_initial_conditions_are_set_on_first_visit_with_unknown_success() -> None:

@@ -125,11 +125,12 @@ def scheduled(
 
 
 def delivered(
-    status: AgentTaskStatus, sha256: str, *, generation: int | None, now: str
+    status: AgentTaskStatus, worker: str, sha256: str, *, generation: int | None, now: str
 ) -> AgentTaskStatus:
     """The prompt is in the agent's input, exactly once; its sha256 is the proof."""
     if is_delivered(status):
         return status
+    status = scheduled(status, worker, generation=generation, now=now)
     kw: dict[str, Any] = {"generation": generation, "now": now}
     message = f"prompt delivered to {status.worker_name} (sha256 {sha256[:12]})"
     status = _set(

@@ -24,10 +24,9 @@ from sprite_orchestrator.handlers.objects import (
     worker_body,
     worker_view,
 )
-from sprite_orchestrator.handlers.runtime import Runtime, now_iso, wall
+from sprite_orchestrator.handlers.runtime import Runtime
 from sprite_orchestrator.kube import Body, Conflict, NotFound
 from sprite_orchestrator.models import (
-    AgentTaskStatus,
     ConditionStatus,
     ObjectRef,
     WorkerPoolSpec,
@@ -58,7 +57,7 @@ async def reconcile(rt: Runtime, namespace: str, name: str) -> float:
         scaling,
         [worker_view(w) for w in workers],
         [task_view(t) for t in pending],
-        now=wall(),
+        now=rt.now(),
     )
     await _create(rt, pool, plan.create)
     by_name = {name_of(w): w for w in workers}
@@ -106,13 +105,15 @@ async def _settle_bindings(
 
 async def _lost(rt: Runtime, namespace: str, task: str, worker: str) -> None:
     message = f"worker {worker} was lost after the prompt was delivered; not re-run"
-
-    def change(_: Body, s: AgentTaskStatus) -> AgentTaskStatus:
-        return task_states.failed(
-            s, task_states.WORKER_LOST, message, generation=None, now=now_iso()
-        )
-
-    await st.update(rt.kube, TASKS, namespace, task, AgentTaskStatus, change)
+    await st.transition(
+        rt.kube,
+        namespace,
+        task,
+        task_states.failed,
+        task_states.WORKER_LOST,
+        message,
+        now=rt.stamp(),
+    )
 
 
 async def _create(rt: Runtime, pool: Body, names: tuple[str, ...]) -> None:
@@ -137,7 +138,7 @@ async def _bind(rt: Runtime, namespace: str, task: str, worker: Body) -> None:
     bound = status.model_copy(
         update={
             "task_ref": ObjectRef(name=task, uid=uid),
-            "bound_time": now_iso(),
+            "bound_time": rt.stamp(),
             "idle_since_time": None,
         }
     )
@@ -154,20 +155,18 @@ async def _bind(rt: Runtime, namespace: str, task: str, worker: Body) -> None:
         return
     worker_name = name_of(worker)
 
-    def change(_: Body, s: AgentTaskStatus) -> AgentTaskStatus:
-        return task_states.scheduled(s, worker_name, generation=None, now=now_iso())
-
-    body, _ = await st.update(rt.kube, TASKS, namespace, task, AgentTaskStatus, change)
+    body = await st.transition(
+        rt.kube, namespace, task, task_states.scheduled, worker_name, now=rt.stamp()
+    )
     events.info(body, reason="TaskScheduled", message=f"bound to worker {worker_name}")
     rt.wake(WORKERS, namespace, worker_name)
 
 
 async def _wait(rt: Runtime, namespace: str, task: str, wait: allocation.Wait) -> None:
-    def change(_: Body, s: AgentTaskStatus) -> AgentTaskStatus:
-        return task_states.waiting(s, wait.reason, wait.message, generation=None, now=now_iso())
-
     with contextlib.suppress(NotFound):
-        await st.update(rt.kube, TASKS, namespace, task, AgentTaskStatus, change)
+        await st.transition(
+            rt.kube, namespace, task, task_states.waiting, wait.reason, wait.message, now=rt.stamp()
+        )
 
 
 async def _pool_status(
@@ -204,7 +203,7 @@ async def _pool_status(
             reason=reason,
             message=message,
             generation=generation,
-            now=now_iso(),
+            now=rt.stamp(),
         )
         return s.model_copy(
             update={

@@ -7,6 +7,8 @@ import contextlib
 import dataclasses
 import datetime
 import pathlib
+import time
+from collections.abc import Callable
 from typing import Any
 
 from sprite_orchestrator.kube import Kube
@@ -16,15 +18,10 @@ from sprite_orchestrator.providers.base import Provider, ProviderError
 Key = tuple[str, str, str]  # (plural, namespace, name)
 
 
-def now_iso() -> str:
-    """Wall-clock time for status timestamps (RFC 3339, UTC, seconds)."""
-    stamp = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+def iso(seconds: float) -> str:
+    """RFC 3339 in UTC to the second, as status timestamps are written."""
+    stamp = datetime.datetime.fromtimestamp(int(seconds), datetime.UTC)
     return stamp.isoformat().replace("+00:00", "Z")
-
-
-def wall() -> float:
-    """Wall-clock seconds, for comparisons with timestamps stored in status."""
-    return datetime.datetime.now(datetime.UTC).timestamp()
 
 
 def parse_iso(value: str | None) -> float | None:
@@ -43,6 +40,16 @@ class Runtime:
     providers: dict[tuple[str, str], Provider] = dataclasses.field(default_factory=dict)
     wakeups: dict[Key, asyncio.Event] = dataclasses.field(default_factory=dict)
     failures: dict[Key, int] = dataclasses.field(default_factory=dict)
+    # Wall-clock seconds for timestamps and deadlines kept in status (they outlive the
+    # process, so not the loop's clock); tests move it forward. Sleeping uses the loop's clock.
+    clock: Callable[[], float] = time.time
+
+    def now(self) -> float:
+        return self.clock()
+
+    def stamp(self) -> str:
+        """Now, as a status timestamp."""
+        return iso(self.clock())
 
     def backoff(self, key: Key) -> float:
         """Seconds to wait after another failure: 5, 10, 20, … up to 5 minutes."""

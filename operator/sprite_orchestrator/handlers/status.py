@@ -12,6 +12,9 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from sprite_orchestrator.kube import Body, Conflict, Kube
+from sprite_orchestrator.models import AgentTaskStatus
+
+TASKS = "agenttasks"
 
 S = TypeVar("S", bound=BaseModel)
 ATTEMPTS = 8
@@ -53,3 +56,21 @@ async def update(
             continue
         return patched, new
     raise Conflict(f"{plural}/{name}: status kept changing under {ATTEMPTS} attempts")
+
+
+async def transition(
+    kube: Kube,
+    namespace: str,
+    task: str,
+    step: Callable[..., AgentTaskStatus],
+    *args: Any,
+    now: str,
+) -> Body:
+    """One step of the task state machine on the task's freshest status; returns the task."""
+
+    def change(body: Body, status: AgentTaskStatus) -> AgentTaskStatus:
+        generation = body["metadata"].get("generation")
+        return step(status, *args, generation=generation, now=now)
+
+    updated, _ = await update(kube, TASKS, namespace, task, AgentTaskStatus, change)
+    return updated

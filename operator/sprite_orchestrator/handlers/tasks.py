@@ -7,8 +7,8 @@ import pydantic
 from sprite_orchestrator.core import tasks as task_states
 from sprite_orchestrator.handlers import events, inputs
 from sprite_orchestrator.handlers import status as st
-from sprite_orchestrator.handlers.objects import POOLS, TASKS
-from sprite_orchestrator.handlers.runtime import Runtime, now_iso
+from sprite_orchestrator.handlers.objects import POOLS
+from sprite_orchestrator.handlers.runtime import Runtime
 from sprite_orchestrator.kube import Body, NotFound
 from sprite_orchestrator.models import AgentTaskSpec, AgentTaskStatus
 
@@ -17,23 +17,17 @@ async def admit(rt: Runtime, body: Body) -> None:
     """First visit (or resume): a task that cannot run ends at once with a reason."""
     meta = body["metadata"]
     namespace, name = meta["namespace"], meta["name"]
-    generation = meta.get("generation")
     if task_states.is_finished(st.load(AgentTaskStatus, body)):
         return
     problem = await _problem(rt, namespace, body)
-
-    def change(_: Body, s: AgentTaskStatus) -> AgentTaskStatus:
-        if problem is not None:
-            return task_states.failed(
-                s, problem[0], problem[1], generation=generation, now=now_iso()
-            )
-        return task_states.initial(s, generation=generation, now=now_iso())
-
-    updated, _status = await st.update(rt.kube, TASKS, namespace, name, AgentTaskStatus, change)
-    if problem is not None:
-        events.warn(updated, reason=problem[0], message=problem[1])
+    if problem is None:
+        await st.transition(rt.kube, namespace, name, task_states.initial, now=rt.stamp())
+        rt.wake(POOLS, namespace, body["spec"].get("pool", ""))
         return
-    rt.wake(POOLS, namespace, body["spec"].get("pool", ""))
+    updated = await st.transition(
+        rt.kube, namespace, name, task_states.failed, *problem, now=rt.stamp()
+    )
+    events.warn(updated, reason=problem[0], message=problem[1])
 
 
 async def _problem(rt: Runtime, namespace: str, body: Body) -> tuple[str, str] | None:

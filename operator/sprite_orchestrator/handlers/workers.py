@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from typing import Any
 
 import pydantic
 
@@ -20,7 +22,7 @@ from sprite_orchestrator.handlers.objects import (
     is_finished,
     task_status,
 )
-from sprite_orchestrator.handlers.runtime import Runtime, now_iso, parse_iso, wall
+from sprite_orchestrator.handlers.runtime import Runtime, iso, parse_iso
 from sprite_orchestrator.kube import Body, NotFound
 from sprite_orchestrator.models import (
     AgentTaskSpec,
@@ -143,7 +145,7 @@ class _Worker:
                 reason=reason,
                 message=message,
                 generation=None,
-                now=now_iso(),
+                now=self.rt.stamp(),
             )
             if value != "True":
                 conditions = c.upsert(
@@ -153,7 +155,7 @@ class _Worker:
                     reason=reason,
                     message=message,
                     generation=None,
-                    now=now_iso(),
+                    now=self.rt.stamp(),
                 )
             update: dict[str, object] = {"conditions": conditions}
             if machine is not None:
@@ -180,7 +182,7 @@ class _Worker:
 
     async def _observe(self, reading: readings.Reading) -> None:
         def change(_: Body, s: WorkerStatus) -> WorkerStatus:
-            return _observed(s, reading)
+            return _observed(s, reading, self.rt.now())
 
         await st.update(self.rt.kube, WORKERS, self.namespace, self.name, WorkerStatus, change)
 
@@ -219,12 +221,7 @@ class _Worker:
             )
         except (inputs.InvalidInput, pydantic.ValidationError) as exc:
             message = str(exc)
-            await self._update_task(
-                task_name,
-                lambda s: task_states.failed(
-                    s, task_states.INVALID_SPEC, message, generation=None, now=now_iso()
-                ),
-            )
+            await self._transition(task_name, task_states.failed, task_states.INVALID_SPEC, message)
             await self._release()
             return
         marker = naming.delivery_marker(task_name, task["metadata"].get("uid", ""))
@@ -245,15 +242,7 @@ class _Worker:
                 ),
             )
             return
-        body = await self._update_task(
-            task_name,
-            lambda s: task_states.delivered(
-                task_states.scheduled(s, self.name, generation=None, now=now_iso()),
-                done.sha256,
-                generation=None,
-                now=now_iso(),
-            ),
-        )
+        body = await self._transition(task_name, task_states.delivered, self.name, done.sha256)
         events.info(
             body,
             reason="PromptDelivered",
@@ -265,18 +254,13 @@ class _Worker:
         if exc.reason in RETRY_DELIVERY:
             return
         message = f"the prompt could not be delivered: {exc}"
-        body = await self._update_task(
-            task_name,
-            lambda s: task_states.failed(s, exc.reason, message, generation=None, now=now_iso()),
-        )
+        body = await self._transition(task_name, task_states.failed, exc.reason, message)
         events.warn(body, reason=exc.reason, message=message)
         await self._release()
 
     async def _follow(self, task: Body, reading: readings.Reading) -> None:
         task_name = task["metadata"]["name"]
-        body = await self._update_task(
-            task_name, lambda s: task_states.observed(s, reading, generation=None, now=now_iso())
-        )
+        body = await self._transition(task_name, task_states.observed, reading)
         status = task_status(body)
         if not task_states.is_finished(status):
             return
@@ -293,14 +277,12 @@ class _Worker:
             )
         await self._release()
 
-    async def _update_task(self, task: str, fn: object) -> Body:
-        def change(_: Body, s: AgentTaskStatus) -> AgentTaskStatus:
-            return fn(s)  # type: ignore[operator,no-any-return]
-
-        body, _ = await st.update(
-            self.rt.kube, TASKS, self.namespace, task, AgentTaskStatus, change
+    async def _transition(
+        self, task: str, step: Callable[..., AgentTaskStatus], *args: Any
+    ) -> Body:
+        return await st.transition(
+            self.rt.kube, self.namespace, task, step, *args, now=self.rt.stamp()
         )
-        return body
 
     async def _release(self) -> None:
         """Free the worker for the next task: a fresh agent session, then no taskRef."""
@@ -314,13 +296,13 @@ class _Worker:
                 reason="Idle",
                 message="",
                 generation=None,
-                now=now_iso(),
+                now=self.rt.stamp(),
             )
             return s.model_copy(
                 update={
                     "task_ref": None,
                     "bound_time": None,
-                    "idle_since_time": now_iso(),
+                    "idle_since_time": self.rt.stamp(),
                     "conditions": conditions,
                 }
             )
@@ -329,9 +311,9 @@ class _Worker:
         self.rt.wake(POOLS, self.namespace, self.pool)
 
 
-def _observed(s: WorkerStatus, reading: readings.Reading) -> WorkerStatus:
+def _observed(s: WorkerStatus, reading: readings.Reading, now_s: float) -> WorkerStatus:
     """The worker's status after one poll; the heartbeat moves only every HEARTBEAT s."""
-    now = now_iso()
+    now = iso(now_s)
     busy = s.task_ref is not None
     conditions = c.upsert(
         s.conditions,
@@ -362,7 +344,7 @@ def _observed(s: WorkerStatus, reading: readings.Reading) -> WorkerStatus:
     )
     changed = conditions != s.conditions or reading.state != s.agent_state
     last = parse_iso(s.last_poll_time)
-    stale = last is None or wall() - last >= HEARTBEAT
+    stale = last is None or now_s - last >= HEARTBEAT
     return s.model_copy(
         update={
             "agent_state": reading.state,
