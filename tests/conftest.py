@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import pathlib
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -123,12 +124,30 @@ class Cluster:
         return sorted(p for p in root.glob("*/*/*") if p.is_dir()) if root.exists() else []
 
 
+class Clock:
+    """The operator's wall clock, which a test moves forward (sleeping is not affected)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
 @pytest.fixture
-async def operator(tmp_path: pathlib.Path) -> AsyncIterator[Cluster]:
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def operator(tmp_path: pathlib.Path, clock: Clock) -> AsyncIterator[Cluster]:
     """The emulated API and the real kopf operator in this test's loop; machines destroyed."""
     state = tmp_path / "workers"
     try:
-        async with embedded.control_plane(state) as cp:
+        async with embedded.control_plane(state, clock=clock) as cp:
             yield Cluster(emulator=cp.emulator, url=cp.url, kube=cp.kube, state_dir=state)
     finally:
         await _destroy_machines(state)

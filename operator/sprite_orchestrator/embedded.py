@@ -10,7 +10,8 @@ import asyncio
 import contextlib
 import dataclasses
 import pathlib
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from sprite_orchestrator.devserver.emulator import Emulator
@@ -41,6 +42,7 @@ async def control_plane(
     *,
     port: int = 0,
     kubeconfig: pathlib.Path | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> AsyncIterator[ControlPlane]:
     """Serve the API with our CRDs, run the operator (Local provider) until the block ends."""
     emulator = Emulator()
@@ -59,6 +61,7 @@ async def control_plane(
                 stop_flag=stop,
                 ready_flag=ready,
                 also_ignore=lambda: connection_tasks() | leaving,
+                clock=clock,
             )
         )
         await _started(operator, ready)

@@ -163,13 +163,47 @@ def test_plan_invariants(workers, tasks, min_idle, max_workers, now) -> None:
     # never above maxWorkers, never a name that exists
     assert len(workers) + len(plan.create) <= max(max_workers, len(workers))
     assert not set(plan.create) & set(by_name)
-    # never reap a busy or bound-now worker, never below minIdle
-    assert all(by_name[w].ready for w in plan.delete)
+    # never delete a busy, bound-now or already deleting worker
+    assert all(by_name[w].task is None and not by_name[w].deleting for w in plan.delete)
     assert not set(plan.delete) & set(bound_workers)
+    # below maxWorkers, idle workers are reaped only down to minIdle
+    alive = [w for w in workers if not w.deleting]
     idle_after = [w for w in workers if w.ready and w.name not in bound_workers]
-    assert len(idle_after) - len(plan.delete) >= min(min_idle, len(idle_after))
+    if len(alive) <= max_workers:
+        assert all(by_name[w].ready for w in plan.delete)
+        assert len(idle_after) - len(plan.delete) >= min(min_idle, len(idle_after))
+    else:  # above it (maxWorkers lowered), spare workers go until the count fits
+        spare = [
+            w
+            for w in alive
+            if w.task is None and (w.ready or not w.provisioned) and w.name not in bound_workers
+        ]
+        assert len(plan.delete) >= min(len(alive) - max_workers, len(spare))
     # every task is either bound or waiting with a reason, positions 1..n
     assert {t for t, _ in plan.binds} | set(plan.waiting) == {t.name for t in tasks}
     assert sorted(w.position for w in plan.waiting.values()) == list(
         range(1, len(plan.waiting) + 1)
     )
+
+
+def test_lowering_max_workers_removes_idle_workers_from_the_top() -> None:
+    workers = [
+        ready("kite-1"),
+        W("kite-2", provisioned=True, task="a"),
+        ready("kite-3"),
+        ready("kite-4"),
+    ]
+    plan = al.plan("kite", al.Scaling(min_idle=1, max_workers=2), workers, [], now=0)
+    assert plan.delete == ("kite-4", "kite-3")
+
+
+def test_failing_workers_stop_the_pool_from_creating_more() -> None:
+    plan = al.plan(
+        "kite",
+        al.Scaling(min_idle=0, max_workers=5),
+        [W("kite-1", failed=True)],
+        [T("a", "1")],
+        now=0,
+    )
+    assert plan.create == ()
+    assert plan.waiting["a"].reason == al.WORKERS_FAILING

@@ -140,3 +140,20 @@ def test_a_dead_pane_without_completion_is_an_error_with_its_exit_code() -> None
     )
     assert (reading.state, reading.error) == ("agent:error", "AgentExited")
     assert "status 137" in reading.detail and readings.agent_gone(reading)
+
+
+def test_saved_work_names_branch_and_commit() -> None:
+    s = t.saved(delivered(), "wip/kite-x", "c0ffee", **LATER)
+    assert (s.work_branch, s.work_commit, s.last_snapshot_time) == (
+        "wip/kite-x",
+        "c0ffee",
+        LATER["now"],
+    )
+
+
+def test_requeued_only_before_delivery() -> None:
+    bound = t.scheduled(AgentTaskStatus(), "kite-1", **KW)
+    s = t.requeued(bound, "worker kite-1 lost", **LATER)
+    assert cond(s, "Scheduled") == ("False", "Requeued") and s.worker_name is None
+    assert t.scheduled(s, "kite-2", **LATER).attempts == 2
+    assert t.requeued(delivered(), "lost", **LATER) == delivered()

@@ -14,6 +14,7 @@ from sprite_orchestrator.core import naming
 
 POOL_EXHAUSTED = "PoolExhausted"
 WAITING_FOR_WORKER = "WaitingForWorker"
+WORKERS_FAILING = "WorkersFailing"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,19 +105,47 @@ def plan(
     warm_deficit = max(0, scaling.min_idle - len(idle_left) - spare)
     wanted = max(0, len(rest) - len(coming)) + warm_deficit
     room = max(0, scaling.max_workers - len(workers))
+    if any(w.failed and not w.deleting for w in workers):
+        room = 0  # a worker that fails to provision would only be joined by more such workers
     create = tuple(naming.next_worker_names(pool, [w.name for w in workers], min(wanted, room)))
 
     served_soon = len(coming) + len(create)
+    failing = [w for w in workers if w.failed and not w.deleting]
     waiting = {
-        t.name: _wait(pool, scaling, position, len(rest), served=position <= served_soon)
+        t.name: _wait(
+            pool,
+            scaling,
+            position,
+            len(rest),
+            served=position <= served_soon,
+            failing=bool(failing),
+        )
         for position, t in enumerate(rest, start=1)
     }
-    delete = () if rest else _reap(idle_left, scaling, now=now)
+    delete = _excess(pool, workers, idle_left, scaling)
+    if not rest:
+        delete += tuple(w for w in _reap(idle_left, scaling, now=now) if w not in delete)
     return Plan(binds=binds, create=create, delete=delete, waiting=waiting)
 
 
-def _wait(pool: str, scaling: Scaling, position: int, total: int, *, served: bool) -> Wait:
+def _excess(
+    pool: str, workers: Sequence[WorkerView], idle: Sequence[WorkerView], scaling: Scaling
+) -> tuple[str, ...]:
+    """maxWorkers lowered below the count: idle workers go, highest index first."""
+    alive = [w for w in workers if not w.deleting]
+    surplus = len(alive) - scaling.max_workers
+    spare = [w for w in alive if w.task is None and (w in idle or not w.provisioned)]
+    spare = _by_index(pool, spare)[::-1]
+    return tuple(w.name for w in spare[: max(0, surplus)])
+
+
+def _wait(
+    pool: str, scaling: Scaling, position: int, total: int, *, served: bool, failing: bool
+) -> Wait:
     where = f"position {position} of {total} in the queue"
+    if failing and not served:
+        message = f"workers of pool {pool} fail to provision (see kubectl get wk); {where}"
+        return Wait(WORKERS_FAILING, message, position)
     if served:
         return Wait(
             WAITING_FOR_WORKER, f"a worker of pool {pool} is being provisioned; {where}", position

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sprite_orchestrator.core import conditions as c
+from sprite_orchestrator.core import deadlines
 from sprite_orchestrator.core.readings import Reading
 from sprite_orchestrator.models.common import ConditionStatus
 from sprite_orchestrator.models.task import AgentTaskStatus
@@ -28,6 +29,7 @@ PROMPT_DELIVERED = "PromptDelivered"
 RUNNING = "Running"
 AGENT_COMPLETED = "AgentCompleted"
 WAITING_FOR_HUMAN = "WaitingForHuman"
+REQUEUED = "Requeued"
 
 
 def _set(
@@ -181,3 +183,36 @@ def observed(
     if reading.state == "agent:running":
         return _set(status, c.SUCCEEDED, "Unknown", RUNNING, "the agent is working", **kw)
     return status
+
+
+def saved(
+    status: AgentTaskStatus, branch: str, commit: str, *, generation: int | None, now: str
+) -> AgentTaskStatus:
+    """The agent's work is on `branch` at `commit` (the 30-minute rule, or before a reset)."""
+    return status.model_copy(
+        update={"work_branch": branch, "work_commit": commit, "last_snapshot_time": now}
+    )
+
+
+def requeued(
+    status: AgentTaskStatus, message: str, *, generation: int | None, now: str
+) -> AgentTaskStatus:
+    """Its worker was lost before the prompt was delivered: back to the queue."""
+    if is_finished(status) or is_delivered(status):
+        return status
+    kw: dict[str, Any] = {"generation": generation, "now": now}
+    status = _set(status, c.SCHEDULED, "False", REQUEUED, message, worker_name=None, **kw)
+    return _set(status, c.SUCCEEDED, "Unknown", REQUEUED, message, **kw)
+
+
+def stop_reason(
+    *, cancelled: bool, deleting: bool, created: float | None, timeout: int | None, now: float
+) -> tuple[str, str] | None:
+    """Why a task still in flight must stop now: cancelled, deleted, or past its timeout."""
+    if deleting:
+        return CANCELLED, "the task was deleted; its work was saved first"
+    if cancelled:
+        return CANCELLED, "cancelled by spec.cancelled; its work was saved"
+    if deadlines.expired(created, timeout, now=now):
+        return TIMED_OUT, f"not done within timeoutSeconds={timeout}; its work was saved"
+    return None

@@ -47,7 +47,21 @@ def worker_view(body: Body) -> allocation.WorkerView:
 
 def task_view(body: Body) -> allocation.TaskView:
     return allocation.TaskView(
-        name=name_of(body), created=str(body["metadata"].get("creationTimestamp") or "")
+        name=name_of(body),
+        created=str(body["metadata"].get("creationTimestamp") or ""),
+        priority=int((body.get("spec") or {}).get("priority") or 0),
+    )
+
+
+def stop_reason(body: Body, *, now: float) -> tuple[str, str] | None:
+    """Cancelled, deleted or timed out: the task must stop (see core.tasks.stop_reason)."""
+    spec = body.get("spec") or {}
+    return task_states.stop_reason(
+        cancelled=bool(spec.get("cancelled")),
+        deleting=is_deleting(body),
+        created=parse_iso(body["metadata"].get("creationTimestamp")),
+        timeout=spec.get("timeoutSeconds"),
+        now=now,
     )
 
 

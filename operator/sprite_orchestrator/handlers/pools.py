@@ -7,7 +7,7 @@ import logging
 
 import pydantic
 
-from sprite_orchestrator.core import allocation
+from sprite_orchestrator.core import allocation, deadlines
 from sprite_orchestrator.core import conditions as c
 from sprite_orchestrator.core import tasks as task_states
 from sprite_orchestrator.handlers import events
@@ -17,16 +17,19 @@ from sprite_orchestrator.handlers.objects import (
     POOLS,
     TASKS,
     WORKERS,
+    is_deleting,
     is_finished,
     name_of,
+    stop_reason,
     task_status,
     task_view,
     worker_body,
     worker_view,
 )
-from sprite_orchestrator.handlers.runtime import Runtime
+from sprite_orchestrator.handlers.runtime import Runtime, parse_iso
 from sprite_orchestrator.kube import Body, Conflict, NotFound
 from sprite_orchestrator.models import (
+    AgentTaskStatus,
     ConditionStatus,
     ObjectRef,
     WorkerPoolSpec,
@@ -40,7 +43,6 @@ logger = logging.getLogger(__name__)
 async def reconcile(rt: Runtime, namespace: str, name: str) -> float:
     """One pass over a pool; returns the seconds until the next unprompted pass."""
     pool = await rt.kube.get(POOLS, namespace, name)
-    generation = pool["metadata"].get("generation")
     try:
         spec = WorkerPoolSpec.model_validate(pool["spec"])
     except pydantic.ValidationError as exc:
@@ -48,7 +50,7 @@ async def reconcile(rt: Runtime, namespace: str, name: str) -> float:
         return 60.0
     workers = await rt.kube.list(WORKERS, namespace, labels={POOL_LABEL: name})
     tasks = [t for t in await rt.kube.list(TASKS, namespace) if t["spec"].get("pool") == name]
-    pending = await _settle_bindings(rt, namespace, workers, tasks, generation)
+    pending, due = await _settle(rt, namespace, workers, tasks)
     scaling = allocation.Scaling(
         spec.scaling.min_idle, spec.scaling.max_workers, spec.scaling.idle_timeout_seconds
     )
@@ -75,32 +77,55 @@ async def reconcile(rt: Runtime, namespace: str, name: str) -> float:
         await rt.kube.list(WORKERS, namespace, labels={POOL_LABEL: name}),
         exhausted=any(w.reason == allocation.POOL_EXHAUSTED for w in plan.waiting.values()),
     )
-    return float(spec.poll_interval_seconds) * 2
+    return deadlines.soonest(due, default=float(spec.poll_interval_seconds) * 2)
 
 
-async def _settle_bindings(
-    rt: Runtime, namespace: str, workers: list[Body], tasks: list[Body], generation: int | None
-) -> list[Body]:
-    """The Worker's taskRef is the truth of a binding; return the tasks still to bind."""
-    holders = {}
-    for worker in workers:
-        ref = st.load(WorkerStatus, worker).task_ref
-        if ref is not None:
-            holders[ref.name] = name_of(worker)
-    pending = []
+async def _settle(
+    rt: Runtime, namespace: str, workers: list[Body], tasks: list[Body]
+) -> tuple[list[Body], float | None]:
+    """Settle every task that is not on a worker; return those to bind and the next deadline.
+
+    The Worker's taskRef is the truth of a binding (a deleting worker holds nothing).
+    Finished tasks past their TTL go; pending ones cancelled or past their timeout end.
+    """
+    holders = {
+        ref.name
+        for w in workers
+        if not is_deleting(w) and (ref := st.load(WorkerStatus, w).task_ref) is not None
+    }
+    now = rt.now()
+    pending: list[Body] = []
+    due: list[float | None] = []
     for task in tasks:
-        if is_finished(task) or task["metadata"].get("deletionTimestamp"):
+        name, status = name_of(task), task_status(task)
+        if is_finished(task):
+            due.append(await _expire(rt, namespace, task, status, now=now))
             continue
-        status = task_status(task)
-        if name_of(task) in holders:
-            continue
-        was_bound = status.worker_name and c.is_true(status.conditions, c.SCHEDULED)
-        if was_bound and task_states.is_delivered(status):
-            await _lost(rt, namespace, name_of(task), status.worker_name or "")
-            continue
-        if status.conditions:  # validated by the task handler
+        if is_deleting(task) or name in holders or not status.conditions:
+            continue  # deleting: its finalizer lets go; no conditions yet: not admitted yet
+        stop = stop_reason(task, now=now)
+        if stop is not None:
+            await st.transition(rt.kube, namespace, name, task_states.failed, *stop, now=rt.stamp())
+        elif status.worker_name and task_states.is_delivered(status):
+            await _lost(rt, namespace, name, status.worker_name)
+        else:
             pending.append(task)
-    return pending
+            spec = task.get("spec") or {}
+            created = parse_iso(task["metadata"].get("creationTimestamp"))
+            due.append(deadlines.remaining(created, spec.get("timeoutSeconds"), now=now))
+    return pending, deadlines.soonest(*due, default=3600.0)
+
+
+async def _expire(
+    rt: Runtime, namespace: str, task: Body, status: AgentTaskStatus, *, now: float
+) -> float | None:
+    """Delete a finished task past ttlSecondsAfterFinished; else say when it will be."""
+    ttl = (task.get("spec") or {}).get("ttlSecondsAfterFinished")
+    done = parse_iso(status.completion_time)
+    if deadlines.expired(done, ttl, now=now):
+        await rt.kube.delete(TASKS, namespace, name_of(task))
+        return None
+    return deadlines.remaining(done, ttl, now=now)
 
 
 async def _lost(rt: Runtime, namespace: str, task: str, worker: str) -> None:

@@ -85,15 +85,22 @@ def make_registry(*, server: str | None = None) -> kopf.OperatorRegistry:
 
     @kopf.on.delete(GROUP, VERSION, WORKERS, registry=registry)
     async def worker_deleted(
-        *, name: str, namespace: str | None, spec: Any, memo: Any, **_: Any
+        *, body: Any, namespace: str | None, spec: Any, memo: Any, **_: Any
     ) -> None:
-        await workers.destroy(_rt(memo), _ns(namespace), name, spec.get("pool", ""))
+        await workers.destroy(_rt(memo), _ns(namespace), dict(body))
         _rt(memo).wake(POOLS, _ns(namespace), spec.get("pool", ""))
 
     @kopf.on.resume(GROUP, VERSION, TASKS, registry=registry)
     @kopf.on.create(GROUP, VERSION, TASKS, registry=registry)
     async def task_created(*, body: Any, memo: Any, **_: Any) -> None:
         await tasks.admit(_rt(memo), dict(body))
+
+    @kopf.on.delete(GROUP, VERSION, TASKS, registry=registry)
+    async def task_deleted(*, name: str, namespace: str | None, memo: Any, **_: Any) -> None:
+        holder = await tasks.holder(_rt(memo), _ns(namespace), name)
+        if holder is not None:
+            _rt(memo).wake(WORKERS, _ns(namespace), holder)
+            raise kopf.TemporaryError(f"worker {holder} is saving the task's work", delay=1)
 
     @kopf.on.event(GROUP, VERSION, TASKS, registry=registry)
     def task_changed(*, namespace: str | None, spec: Any, memo: Any, **_: Any) -> None:

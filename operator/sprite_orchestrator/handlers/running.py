@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import pathlib
+import time
 from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
@@ -44,6 +45,7 @@ async def run(
     ready_flag: asyncio.Event | None = None,
     liveness_endpoint: str | None = None,
     also_ignore: Callable[[], Tasks] = frozenset,
+    clock: Callable[[], float] = time.time,
 ) -> None:
     """Run until `stop_flag` is set; tasks that existed before are left alone.
 
@@ -52,7 +54,7 @@ async def run(
     """
     ignored = _Ignored(frozenset(asyncio.all_tasks()), also_ignore)
     kube = Kube(configuration(server=server, kubeconfig=kubeconfig))
-    runtime = Runtime(kube=kube, state_dir=state_dir)
+    runtime = Runtime(kube=kube, state_dir=state_dir, clock=clock)
     try:
         tasks = await kopf.spawn_tasks(
             registry=make_registry(server=server),

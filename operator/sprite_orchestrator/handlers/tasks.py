@@ -7,10 +7,10 @@ import pydantic
 from sprite_orchestrator.core import tasks as task_states
 from sprite_orchestrator.handlers import events, inputs
 from sprite_orchestrator.handlers import status as st
-from sprite_orchestrator.handlers.objects import POOLS
+from sprite_orchestrator.handlers.objects import POOLS, WORKERS
 from sprite_orchestrator.handlers.runtime import Runtime
 from sprite_orchestrator.kube import Body, NotFound
-from sprite_orchestrator.models import AgentTaskSpec, AgentTaskStatus
+from sprite_orchestrator.models import AgentTaskSpec, AgentTaskStatus, WorkerStatus
 
 
 async def admit(rt: Runtime, body: Body) -> None:
@@ -44,4 +44,13 @@ async def _problem(rt: Runtime, namespace: str, body: Body) -> tuple[str, str] |
         await inputs.prompt(rt.kube, namespace, spec)
     except inputs.InvalidInput as exc:
         return exc.reason, str(exc)
+    return None
+
+
+async def holder(rt: Runtime, namespace: str, name: str) -> str | None:
+    """The worker still bound to this task, if any (it saves the work, then lets go)."""
+    for worker in await rt.kube.list(WORKERS, namespace):
+        ref = st.load(WorkerStatus, worker).task_ref
+        if ref is not None and ref.name == name:
+            return str(worker["metadata"]["name"])
     return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import pydantic
 
 from sprite_orchestrator.core import conditions as c
-from sprite_orchestrator.core import naming, readings
+from sprite_orchestrator.core import deadlines, naming, readings
 from sprite_orchestrator.core import tasks as task_states
 from sprite_orchestrator.handlers import events, inputs
 from sprite_orchestrator.handlers import status as st
@@ -20,6 +21,7 @@ from sprite_orchestrator.handlers.objects import (
     WORKERS,
     is_deleting,
     is_finished,
+    stop_reason,
     task_status,
 )
 from sprite_orchestrator.handlers.runtime import Runtime, iso, parse_iso
@@ -32,7 +34,7 @@ from sprite_orchestrator.models import (
     WorkerStatus,
 )
 from sprite_orchestrator.providers.base import MachineNotFound, Provider, ProviderError
-from sprite_orchestrator.worker import delivery, polling, provisioning
+from sprite_orchestrator.worker import delivery, polling, provisioning, snapshot
 from sprite_orchestrator.worker.remote import WorkerError
 
 logger = logging.getLogger(__name__)
@@ -195,18 +197,42 @@ class _Worker:
             task: Body | None = await self.rt.kube.get(TASKS, self.namespace, ref.name)
         except NotFound:
             task = None
-        if (
-            task is None
-            or task["metadata"].get("uid") != ref.uid
-            or is_finished(task)
-            or is_deleting(task)
-        ):
-            await self._release()
+        if task is None or task["metadata"].get("uid") != ref.uid or is_finished(task):
+            await self._release(ref.name)
             return
-        if not task_states.is_delivered(task_status(task)):
+        stop = stop_reason(task, now=self.rt.now())
+        if stop is not None:
+            await self._stop(task, *stop)
+        elif reading.source == "session":
+            await self._lost(task, reading)
+        elif not task_states.is_delivered(task_status(task)):
             await self._deliver(task, reading)
         else:
             await self._follow(task, reading)
+
+    async def _stop(self, task: Body, reason: str, message: str) -> None:
+        """Stop the agent, save the work, end the task with the reason."""
+        name = task["metadata"]["name"]
+        await self._release(name)  # saves the work before anything is reset
+        with contextlib.suppress(NotFound):
+            body = await self._transition(name, task_states.failed, reason, message)
+            events.warn(body, reason=reason, message=message)
+
+    async def _lost(self, task: Body, reading: readings.Reading) -> None:
+        """The worker's tmux server is gone under a task: retry or fail, replace the worker."""
+        name = task["metadata"]["name"]
+        status = task_status(task)
+        retries = int((task.get("spec") or {}).get("retries") or 0)
+        message = f"worker {self.name} was lost: {reading.detail}"
+        if not task_states.is_delivered(status) and status.attempts <= retries:
+            body = await self._transition(name, task_states.requeued, message + "; retrying")
+        else:
+            body = await self._transition(
+                name, task_states.failed, task_states.WORKER_LOST, message
+            )
+        events.warn(body, reason=task_states.WORKER_LOST, message=message)
+        await self._set_provisioned("False", task_states.WORKER_LOST, message)
+        await self.rt.kube.delete(WORKERS, self.namespace, self.name)  # a new one replaces it
 
     async def _deliver(self, task: Body, reading: readings.Reading) -> None:
         if readings.agent_gone(reading):
@@ -222,7 +248,7 @@ class _Worker:
         except (inputs.InvalidInput, pydantic.ValidationError) as exc:
             message = str(exc)
             await self._transition(task_name, task_states.failed, task_states.INVALID_SPEC, message)
-            await self._release()
+            await self._release(task_name)
             return
         marker = naming.delivery_marker(task_name, task["metadata"].get("uid", ""))
         try:
@@ -249,6 +275,17 @@ class _Worker:
             message=f"{done.bytes_len} bytes delivered to {self.name} (sha256 {done.sha256[:12]})",
         )
 
+    async def _snapshot_if_due(self, task: str, status: AgentTaskStatus) -> None:
+        """The seed's 30-minute commit rule, enforced while the agent works."""
+        due = deadlines.snapshot_due(
+            parse_iso(status.last_snapshot_time),
+            parse_iso(status.delivered_time),
+            self.spec.snapshot.interval_seconds,
+            now=self.rt.now(),
+        )
+        if due:
+            await self._save(task)
+
     async def _delivery_failed(self, task_name: str, exc: delivery.DeliveryFailed) -> None:
         """Not pasted: retry later unless the marker was claimed (then never again)."""
         if exc.reason in RETRY_DELIVERY:
@@ -256,13 +293,14 @@ class _Worker:
         message = f"the prompt could not be delivered: {exc}"
         body = await self._transition(task_name, task_states.failed, exc.reason, message)
         events.warn(body, reason=exc.reason, message=message)
-        await self._release()
+        await self._release(task_name)
 
     async def _follow(self, task: Body, reading: readings.Reading) -> None:
         task_name = task["metadata"]["name"]
         body = await self._transition(task_name, task_states.observed, reading)
         status = task_status(body)
         if not task_states.is_finished(status):
+            await self._snapshot_if_due(task_name, status)
             return
         if c.is_true(status.conditions, c.SUCCEEDED):
             events.info(
@@ -275,7 +313,27 @@ class _Worker:
                 reason=found.reason if found else "AgentError",
                 message=found.message if found else "the agent failed",
             )
-        await self._release()
+        await self._release(task_name)
+
+    async def _save(self, task: str, *, reset: bool = False) -> None:
+        """Commit the work to wip/<task> (pushed where possible) and record it on the task."""
+        saved = await snapshot.save(
+            self.provider,
+            self.name,
+            repo_dir=naming.repo_dir(self.pool),
+            branch=snapshot.branch_for(task),
+            reset_to=self.spec.repo.ref,
+            reset=reset,
+        )
+        with contextlib.suppress(NotFound):
+            body = await self._transition(task, task_states.saved, saved.branch, saved.commit)
+            if saved.changed:
+                where = "pushed" if saved.pushed else "kept on the worker (push refused)"
+                events.info(
+                    body,
+                    reason="WorkSaved",
+                    message=f"{saved.branch} at {saved.commit[:12]}, {where}",
+                )
 
     async def _transition(
         self, task: str, step: Callable[..., AgentTaskStatus], *args: Any
@@ -284,8 +342,9 @@ class _Worker:
             self.rt.kube, self.namespace, task, step, *args, now=self.rt.stamp()
         )
 
-    async def _release(self) -> None:
-        """Free the worker for the next task: a fresh agent session, then no taskRef."""
+    async def _release(self, task: str) -> None:
+        """Free the worker: the task's work saved, the repo reset, a fresh agent, no taskRef."""
+        await self._save(task, reset=True)
         await delivery.restart_agent(self.provider, self.name, session=self.session)
 
         def change(_: Body, s: WorkerStatus) -> WorkerStatus:
@@ -355,12 +414,20 @@ def _observed(s: WorkerStatus, reading: readings.Reading, now_s: float) -> Worke
     )
 
 
-async def destroy(rt: Runtime, namespace: str, name: str, pool: str) -> None:
-    """Destroy the machine of a deleted Worker (the provider is idempotent)."""
+async def destroy(rt: Runtime, namespace: str, body: Body) -> None:
+    """Destroy the machine of a deleted Worker, saving a bound task's work first."""
+    name, pool = body["metadata"]["name"], body["spec"]["pool"]
     try:
-        body = await rt.kube.get(POOLS, namespace, pool)
-        spec = WorkerPoolSpec.model_validate(body["spec"])
+        pool_body = await rt.kube.get(POOLS, namespace, pool)
+        spec = WorkerPoolSpec.model_validate(pool_body["spec"])
     except (NotFound, pydantic.ValidationError):
         spec = WorkerPoolSpec.model_validate({"repo": {"url": "-"}})
+    ref = st.load(WorkerStatus, body).task_ref
+    if ref is not None:
+        worker = _Worker(rt, namespace, name, pool, spec)
+        try:
+            await worker._save(ref.name)
+        except (WorkerError, ProviderError) as exc:  # a machine that is gone has nothing left
+            logger.warning(f"work of {ref.name} on {name} could not be saved: {exc}")
     await rt.provider_for(namespace, pool, spec).destroy(name)
     rt.forget((WORKERS, namespace, name))

@@ -45,7 +45,15 @@ class AgentTaskSpec(Model):
     retries: Annotated[int, Field(ge=0, le=10)] = Field(
         default=0, description="Re-dispatch on worker loss, never after delivery."
     )
-    ttl_seconds_after_finished: Annotated[int, Field(ge=0, le=31_536_000)] | None = None
+    ttl_seconds_after_finished: Annotated[int, Field(ge=0, le=31_536_000)] | None = Field(
+        default=None, description="Delete the task this long after it finished."
+    )
+    priority: Annotated[int, Field(ge=-100, le=100)] = Field(
+        default=0, description="Higher runs first; equal priorities run oldest first."
+    )
+    cancelled: bool = Field(
+        default=False, description="Set to true to stop the task; its work is saved first."
+    )
 
 
 class AgentTaskStatus(Model):
@@ -58,5 +66,10 @@ class AgentTaskStatus(Model):
     start_time: Timestamp | None = None
     completion_time: Timestamp | None = None
     attempts: Annotated[int, Field(ge=0)] = 0
+    work_branch: Annotated[str, Field(max_length=255)] | None = Field(
+        default=None, description="The branch that holds the agent's work (wip/<task>)."
+    )
+    work_commit: Annotated[str, Field(max_length=64)] | None = None
+    last_snapshot_time: Timestamp | None = None
     observed_generation: Annotated[int, Field(ge=0)] | None = None
     conditions: Conditions = Field(default_factory=list)

@@ -1,0 +1,218 @@
+"""Pools and tasks through their whole life: timeouts, cancel, TTL, reaping, loss, work saved."""
+
+from __future__ import annotations
+
+import pathlib
+import subprocess
+
+import pytest
+
+from sprite_orchestrator.cli import demo
+from tests.conftest import NS, Clock, Cluster, eventually
+from tests.operator.test_dispatch import attach_argv, conditions, home
+
+
+def git(repo: pathlib.Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+@pytest.fixture
+def remote(tmp_path: pathlib.Path) -> pathlib.Path:
+    """A bare repo as the pool's remote, so wip branches can be pushed and checked."""
+    src = demo.make_repo(tmp_path / "src")
+    bare = tmp_path / "remote.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(src), str(bare)], check=True)
+    return bare
+
+
+async def agent_writes(cluster: Cluster, name: str, text: str, worker: str = "demo-1") -> None:
+    """Play the agent: an uncommitted file in the worker's repo while the task runs."""
+    await cluster.condition("agenttasks", name, "Delivered", status="True")
+    (home(cluster, worker) / "demo" / "notes.txt").write_text(text)
+
+
+def succeeded(task: dict) -> tuple[str, str]:
+    return conditions(task)["Succeeded"]
+
+
+async def test_timeout_stops_the_agent_saves_the_work_and_frees_the_worker(
+    operator: Cluster, remote: pathlib.Path
+) -> None:
+    await operator.pool("demo", remote, scaling={"minIdle": 0, "maxWorkers": 1})
+    name = await operator.task("demo", "a long one demo:sleep=60", timeoutSeconds=3)
+    await agent_writes(operator, name, "half done\n")
+
+    task = await operator.succeeded(name, timeout=40)
+
+    assert succeeded(task) == ("False", "TimedOut")
+    assert task["status"]["workBranch"] == f"wip/{name}"
+    assert git(remote, "show", f"wip/{name}:notes.txt") == "half done"
+    assert git(remote, "rev-parse", f"wip/{name}") == task["status"]["workCommit"]
+    assert not (home(operator, "demo-1") / "demo" / "notes.txt").exists()  # reset for the next
+    after = await operator.task("demo", "next")
+    assert succeeded(await operator.succeeded(after)) == ("True", "AgentCompleted")
+
+
+async def test_a_task_that_waits_too_long_times_out_unscheduled(
+    operator: Cluster, demo_repo: pathlib.Path
+) -> None:
+    await operator.pool("demo", demo_repo, scaling={"minIdle": 0, "maxWorkers": 1})
+    busy = await operator.task("demo", "hold the worker demo:sleep=60")
+    await operator.condition("agenttasks", busy, "Delivered", status="True")
+    waiting = await operator.task("demo", "never gets a worker", timeoutSeconds=2)
+
+    task = await operator.succeeded(waiting, timeout=20)
+
+    assert succeeded(task) == ("False", "TimedOut")
+    assert conditions(task)["Scheduled"][0] == "False" and "workerName" not in task["status"]
+
+
+async def test_cancel_by_spec_saves_the_work(operator: Cluster, remote: pathlib.Path) -> None:
+    await operator.pool("demo", remote)
+    name = await operator.task("demo", "work demo:sleep=60")
+    await agent_writes(operator, name, "cancelled work\n")
+
+    await operator.kube.patch("agenttasks", NS, name, {"spec": {"cancelled": True}})
+    task = await operator.succeeded(name)
+
+    assert succeeded(task) == ("False", "Cancelled")
+    assert git(remote, "show", f"wip/{name}:notes.txt") == "cancelled work"
+
+
+async def test_cancel_by_deletion_saves_the_work_before_the_task_goes(
+    operator: Cluster, remote: pathlib.Path
+) -> None:
+    await operator.pool("demo", remote)
+    name = await operator.task("demo", "work demo:sleep=60")
+    await agent_writes(operator, name, "deleted but kept\n")
+
+    await operator.kube.delete("agenttasks", NS, name)
+
+    async def gone() -> bool:
+        return name not in {
+            t["metadata"]["name"] for t in await operator.kube.list("agenttasks", NS)
+        }
+
+    await eventually(gone, timeout=30)
+    assert git(remote, "show", f"wip/{name}:notes.txt") == "deleted but kept"
+    worker, _ = await operator.condition("workers", "demo-1", "Ready", status="True")
+    assert "taskRef" not in worker["status"] or worker["status"]["taskRef"] is None
+
+
+async def test_ttl_deletes_a_finished_task(operator: Cluster, demo_repo: pathlib.Path) -> None:
+    await operator.pool("demo", demo_repo)
+    keep = await operator.task("demo", "stay")
+    name = await operator.task("demo", "go away", ttlSecondsAfterFinished=1)
+    await operator.succeeded(name)
+
+    async def gone() -> bool:
+        names = {t["metadata"]["name"] for t in await operator.kube.list("agenttasks", NS)}
+        return name not in names and keep in names
+
+    await eventually(gone, timeout=20)
+
+
+async def test_the_30_minute_rule_saves_work_while_the_agent_runs(
+    operator: Cluster, remote: pathlib.Path, clock: Clock
+) -> None:
+    await operator.pool("demo", remote)
+    name = await operator.task("demo", "long work demo:sleep=60")
+    await agent_writes(operator, name, "thirty minutes in\n")
+
+    clock.advance(1801)  # the default snapshot.intervalSeconds is 1800
+
+    async def saved() -> dict | None:
+        task = await operator.get("agenttasks", name)
+        return task if task["status"].get("workCommit") else None
+
+    task = await eventually(saved, timeout=20)
+    assert succeeded(task)[0] == "Unknown"  # still running
+    assert git(remote, "show", f"wip/{name}:notes.txt") == "thirty minutes in"
+    assert (home(operator, "demo-1") / "demo" / "notes.txt").exists()  # the agent's tree kept
+
+
+async def test_idle_workers_are_reaped_to_zero_and_come_back(
+    operator: Cluster, demo_repo: pathlib.Path
+) -> None:
+    await operator.pool(
+        "demo", demo_repo, scaling={"minIdle": 0, "maxWorkers": 2, "idleTimeoutSeconds": 1}
+    )
+    first = await operator.task("demo", "one")
+    await operator.succeeded(first)
+
+    async def no_workers() -> bool:
+        return not await operator.kube.list("workers", NS)
+
+    await eventually(no_workers, timeout=30)
+    assert not (operator.state_dir / "local" / NS / "demo" / "demo-1").exists()
+    pool = await operator.get("workerpools", "demo")
+    assert pool["status"]["replicas"] == 0
+
+    again = await operator.task("demo", "two")
+    task = await operator.succeeded(again)
+    assert succeeded(task)[0] == "True" and task["status"]["workerName"] == "demo-1"
+
+
+async def test_min_idle_warm_and_max_lowered_converge(
+    operator: Cluster, demo_repo: pathlib.Path
+) -> None:
+    await operator.pool("demo", demo_repo, scaling={"minIdle": 3, "maxWorkers": 3})
+
+    async def counts(ready: int, replicas: int) -> dict | None:
+        pool = await operator.get("workerpools", "demo")
+        status = pool.get("status") or {}
+        ok = (status.get("readyReplicas"), status.get("replicas")) == (ready, replicas)
+        return pool if ok else None
+
+    pool = await eventually(lambda: counts(3, 3), timeout=40)
+    assert conditions(pool)["Ready"] == ("True", "WorkersReady")
+    assert len(await operator.kube.list("workers", NS)) == 3
+
+    await operator.kube.patch(
+        "workerpools", NS, "demo", {"spec": {"scaling": {"minIdle": 1, "maxWorkers": 1}}}
+    )
+
+    await eventually(lambda: counts(1, 1), timeout=40)
+    names = [w["metadata"]["name"] for w in await operator.kube.list("workers", NS)]
+    assert names == ["demo-1"]
+
+
+async def test_a_lost_tmux_server_fails_a_delivered_task_and_replaces_the_worker(
+    operator: Cluster, demo_repo: pathlib.Path
+) -> None:
+    await operator.pool("demo", demo_repo, scaling={"minIdle": 0, "maxWorkers": 1})
+    name = await operator.task("demo", "work demo:sleep=60")
+    await operator.condition("agenttasks", name, "Delivered", status="True")
+    old = (await operator.get("workers", "demo-1"))["metadata"]["uid"]
+    tmux = await attach_argv(operator)
+
+    subprocess.run([*tmux, "kill-server"], check=True)
+    task = await operator.succeeded(name, timeout=30)
+
+    assert succeeded(task) == ("False", "WorkerLost")
+    message = next(c["message"] for c in task["status"]["conditions"] if c["type"] == "Succeeded")
+    assert "worker demo-1 was lost" in message
+
+    async def old_gone() -> bool:
+        return all(w["metadata"]["uid"] != old for w in await operator.kube.list("workers", NS))
+
+    await eventually(old_gone, timeout=30)  # its machine destroyed with it
+    after = await operator.task("demo", "on the replacement")
+    task = await operator.succeeded(after, timeout=40)
+    assert succeeded(task) == ("True", "AgentCompleted")
+    assert (await operator.get("workers", task["status"]["workerName"]))["metadata"]["uid"] != old
+
+
+async def test_priority_goes_first(operator: Cluster, demo_repo: pathlib.Path) -> None:
+    await operator.pool("demo", demo_repo, scaling={"minIdle": 0, "maxWorkers": 1})
+    busy = await operator.task("demo", "first demo:sleep=3")
+    await operator.condition("agenttasks", busy, "Delivered", status="True")
+    low = await operator.task("demo", "low")
+    high = await operator.task("demo", "high", priority=10)
+
+    _, waiting = await operator.condition("agenttasks", low, "Scheduled", status="False")
+    assert "position" in waiting["message"]
+    low_task, high_task = await operator.succeeded(low), await operator.succeeded(high)
+    assert high_task["status"]["deliveredTime"] <= low_task["status"]["deliveredTime"]
