@@ -32,6 +32,7 @@ typecheck: install
 
 crds: install
 	$(BIN)/orchestrator crds --output crds
+	cp crds/*.yaml charts/sprite-orchestrator/crds/
 
 e2e: install
 	$(BIN)/pytest -q -m e2e tests/e2e
@@ -41,3 +42,37 @@ bench: install
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+# The operator's image (Containerfile), the one the Helm chart's default values name.
+# CONTAINER_TOOL: docker, podman or buildah (all three take `build -f -t`).
+IMAGE          ?= sprite-orchestrator:$(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+CONTAINER_TOOL ?= docker
+.PHONY: image image-test
+
+image:
+	$(CONTAINER_TOOL) build -f Containerfile -t $(IMAGE) .
+
+# Opt-in, for machines that cannot pull a base image: as root, debootstrap a Debian base,
+# build the image on it with buildah (no daemon), and run `orchestrator version` inside.
+# HOST_CA reaches pip in the build (a proxy's CA, if any). Claude Code is left out.
+IMAGE_TEST_DIR ?= build/image-test
+DEBIAN_MIRROR  ?= http://deb.debian.org/debian
+HOST_CA        ?= /etc/ssl/certs/ca-certificates.crt
+BUILDAH        := buildah --storage-driver vfs
+TEST_BASE      := localhost/sprite-orchestrator-base:bookworm
+
+image-test:
+	@command -v buildah >/dev/null && command -v debootstrap >/dev/null || { \
+	  echo "make image-test needs root, buildah and debootstrap (apt-get install buildah debootstrap)"; exit 2; }
+	rm -rf $(IMAGE_TEST_DIR) && mkdir -p $(IMAGE_TEST_DIR)
+	debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates \
+	  bookworm $(IMAGE_TEST_DIR)/rootfs $(DEBIAN_MIRROR) > $(IMAGE_TEST_DIR)/debootstrap.log
+	set -e; ctr=$$($(BUILDAH) from scratch); mnt=$$($(BUILDAH) mount $$ctr); \
+	  cp -a $(IMAGE_TEST_DIR)/rootfs/. $$mnt/; $(BUILDAH) umount $$ctr; \
+	  $(BUILDAH) commit -q $$ctr $(TEST_BASE) >/dev/null; $(BUILDAH) rm $$ctr >/dev/null
+	$(BUILDAH) bud --isolation chroot --build-arg BASE=$(TEST_BASE) --build-arg CLAUDE_CODE_VERSION= \
+	  --build-arg PIP_CERT=/etc/ssl/host-ca.crt -v $(HOST_CA):/etc/ssl/host-ca.crt:ro \
+	  -f Containerfile -t localhost/$(IMAGE)-test .
+	set -e; ctr=$$($(BUILDAH) from localhost/$(IMAGE)-test); \
+	  $(BUILDAH) run --isolation chroot $$ctr -- orchestrator version; $(BUILDAH) rm $$ctr >/dev/null
+	rm -rf $(IMAGE_TEST_DIR)/rootfs

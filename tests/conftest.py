@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import pathlib
+import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
@@ -38,6 +39,13 @@ async def eventually(
     raise AssertionError(f"not reached within {timeout}s; last seen: {last!r}")
 
 
+def free_port() -> int:
+    """A port nobody listens on now (the metrics server binds it right after)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @pytest.fixture
 def demo_repo(tmp_path: pathlib.Path) -> pathlib.Path:
     return demo.make_repo(tmp_path / "src")
@@ -51,6 +59,7 @@ class Cluster:
     url: str
     kube: Kube
     state_dir: pathlib.Path
+    metrics_url: str = ""
 
     async def pool(self, name: str, repo: pathlib.Path, **spec: Any) -> Body:
         body = {
@@ -146,9 +155,16 @@ def clock() -> Clock:
 async def operator(tmp_path: pathlib.Path, clock: Clock) -> AsyncIterator[Cluster]:
     """The emulated API and the real kopf operator in this test's loop; machines destroyed."""
     state = tmp_path / "workers"
+    port = free_port()
     try:
-        async with embedded.control_plane(state, clock=clock) as cp:
-            yield Cluster(emulator=cp.emulator, url=cp.url, kube=cp.kube, state_dir=state)
+        async with embedded.control_plane(state, clock=clock, metrics_port=port) as cp:
+            yield Cluster(
+                emulator=cp.emulator,
+                url=cp.url,
+                kube=cp.kube,
+                state_dir=state,
+                metrics_url=f"http://127.0.0.1:{port}/metrics",
+            )
     finally:
         await _destroy_machines(state)
 

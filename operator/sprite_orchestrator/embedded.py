@@ -43,6 +43,7 @@ async def control_plane(
     port: int = 0,
     kubeconfig: pathlib.Path | None = None,
     clock: Callable[[], float] = time.time,
+    metrics_port: int | None = None,
 ) -> AsyncIterator[ControlPlane]:
     """Serve the API with our CRDs, run the operator (Local provider) until the block ends."""
     emulator = Emulator()
@@ -62,6 +63,8 @@ async def control_plane(
                 ready_flag=ready,
                 also_ignore=lambda: connection_tasks() | leaving,
                 clock=clock,
+                metrics_port=metrics_port,
+                metrics_host="127.0.0.1",
             )
         )
         await _started(operator, ready)

@@ -28,14 +28,27 @@ def operator(
         str | None,
         typer.Option("--liveness", help="Serve a liveness probe, e.g. http://0.0.0.0:8080/healthz"),
     ] = None,
+    metrics_port: Annotated[
+        int | None, typer.Option("--metrics-port", help="Serve Prometheus metrics on this port.")
+    ] = None,
+    metrics_host: Annotated[
+        str, typer.Option("--metrics-host", help="Address for the metrics port.")
+    ] = "0.0.0.0",  # noqa: S104
     kubeconfig: Kubeconfig = None,
 ) -> None:
     """Run the operator until SIGINT/SIGTERM."""
-    asyncio.run(_operate(namespace or [], state_dir, liveness, kubeconfig))
+    asyncio.run(
+        _operate(namespace or [], state_dir, liveness, kubeconfig, metrics_port, metrics_host)
+    )
 
 
 async def _operate(
-    namespaces: list[str], state_dir: pathlib.Path, liveness: str | None, kubeconfig: str | None
+    namespaces: list[str],
+    state_dir: pathlib.Path,
+    liveness: str | None,
+    kubeconfig: str | None,
+    metrics_port: int | None,
+    metrics_host: str,
 ) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -47,4 +60,6 @@ async def _operate(
         namespaces=namespaces,
         stop_flag=stop,
         liveness_endpoint=liveness,
+        metrics_port=metrics_port,
+        metrics_host=metrics_host,
     )

@@ -7,6 +7,7 @@ import logging
 
 import pydantic
 
+from sprite_orchestrator import metrics
 from sprite_orchestrator.core import allocation, deadlines
 from sprite_orchestrator.core import conditions as c
 from sprite_orchestrator.core import tasks as task_states
@@ -70,14 +71,39 @@ async def reconcile(rt: Runtime, namespace: str, name: str) -> float:
     for worker_name in plan.delete:
         await rt.kube.delete(WORKERS, namespace, worker_name)
         events.info(pool, reason="WorkerReaped", message=f"idle worker {worker_name} removed")
-    await _pool_status(
-        rt,
-        pool,
-        spec,
-        await rt.kube.list(WORKERS, namespace, labels={POOL_LABEL: name}),
-        exhausted=any(w.reason == allocation.POOL_EXHAUSTED for w in plan.waiting.values()),
-    )
+    fresh = await rt.kube.list(WORKERS, namespace, labels={POOL_LABEL: name})
+    exhausted = any(w.reason == allocation.POOL_EXHAUSTED for w in plan.waiting.values())
+    await _pool_status(rt, pool, spec, fresh, exhausted=exhausted)
+    _observe(rt, namespace, name, spec, fresh, tasks, queue_depth=len(plan.waiting))
     return deadlines.soonest(due, default=float(spec.poll_interval_seconds) * 2)
+
+
+def _observe(
+    rt: Runtime,
+    namespace: str,
+    name: str,
+    spec: WorkerPoolSpec,
+    workers: list[Body],
+    tasks: list[Body],
+    *,
+    queue_depth: int,
+) -> None:
+    """What the pool holds now, for the metrics read at the next scrape."""
+    live = [w for w in workers if not is_deleting(w)]
+    views = [worker_view(w) for w in live]
+    rt.metrics.observe_pool(
+        namespace,
+        name,
+        provider=spec.provider.type,
+        max_workers=spec.scaling.max_workers,
+        workers=[
+            metrics.worker_state(bound=v.task is not None, failed=v.failed, ready=v.ready)
+            for v in views
+        ],
+        agents=[st.load(WorkerStatus, w).agent_state for w in live],
+        tasks=[{x.type: x.status for x in task_status(t).conditions} for t in tasks],
+        queue_depth=queue_depth,
+    )
 
 
 async def _settle(
@@ -105,7 +131,7 @@ async def _settle(
             continue  # deleting: its finalizer lets go; no conditions yet: not admitted yet
         stop = stop_reason(task, now=now)
         if stop is not None:
-            await st.transition(rt.kube, namespace, name, task_states.failed, *stop, now=rt.stamp())
+            await st.transition(rt, namespace, name, task_states.failed, *stop)
         elif status.worker_name and task_states.is_delivered(status):
             await _lost(rt, namespace, name, status.worker_name)
         else:
@@ -131,13 +157,12 @@ async def _expire(
 async def _lost(rt: Runtime, namespace: str, task: str, worker: str) -> None:
     message = f"worker {worker} was lost after the prompt was delivered; not re-run"
     await st.transition(
-        rt.kube,
+        rt,
         namespace,
         task,
         task_states.failed,
         task_states.WORKER_LOST,
         message,
-        now=rt.stamp(),
     )
 
 
@@ -180,18 +205,14 @@ async def _bind(rt: Runtime, namespace: str, task: str, worker: Body) -> None:
         return
     worker_name = name_of(worker)
 
-    body = await st.transition(
-        rt.kube, namespace, task, task_states.scheduled, worker_name, now=rt.stamp()
-    )
+    body = await st.transition(rt, namespace, task, task_states.scheduled, worker_name)
     events.info(body, reason="TaskScheduled", message=f"bound to worker {worker_name}")
     rt.wake(WORKERS, namespace, worker_name)
 
 
 async def _wait(rt: Runtime, namespace: str, task: str, wait: allocation.Wait) -> None:
     with contextlib.suppress(NotFound):
-        await st.transition(
-            rt.kube, namespace, task, task_states.waiting, wait.reason, wait.message, now=rt.stamp()
-        )
+        await st.transition(rt, namespace, task, task_states.waiting, wait.reason, wait.message)
 
 
 async def _pool_status(

@@ -70,6 +70,7 @@ def make_registry(*, server: str | None = None) -> kopf.OperatorRegistry:
         remaining = await pools.delete_workers(_rt(memo), _ns(namespace), name)
         if remaining:
             raise kopf.TemporaryError(f"waiting for {remaining} workers to go", delay=1)
+        _rt(memo).metrics.forget_pool(_ns(namespace), name)
 
     @kopf.daemon(GROUP, VERSION, WORKERS, cancellation_timeout=10.0, registry=registry)
     async def worker_daemon(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import pathlib
 import time
@@ -46,6 +47,8 @@ async def run(
     liveness_endpoint: str | None = None,
     also_ignore: Callable[[], Tasks] = frozenset,
     clock: Callable[[], float] = time.time,
+    metrics_port: int | None = None,
+    metrics_host: str = "0.0.0.0",  # noqa: S104 (inside a pod, the Service picks the port)
 ) -> None:
     """Run until `stop_flag` is set; tasks that existed before are left alone.
 
@@ -66,6 +69,11 @@ async def run(
             liveness_endpoint=liveness_endpoint,
             memo=kopf.Memo(runtime=runtime),
         )
-        await kopf.run_tasks(tasks, ignored=ignored)
+        async with contextlib.AsyncExitStack() as stack:
+            if metrics_port is not None:
+                await stack.enter_async_context(
+                    runtime.metrics.serve(port=metrics_port, host=metrics_host)
+                )
+            await kopf.run_tasks(tasks, ignored=ignored)
     finally:
         await runtime.close()

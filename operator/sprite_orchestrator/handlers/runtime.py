@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sprite_orchestrator.kube import Kube
+from sprite_orchestrator.metrics import Metrics
 from sprite_orchestrator.models.pool import WorkerPoolSpec
 from sprite_orchestrator.providers.base import Provider, ProviderError
 
@@ -43,6 +44,7 @@ class Runtime:
     # Wall-clock seconds for timestamps and deadlines kept in status (they outlive the
     # process, so not the loop's clock); tests move it forward. Sleeping uses the loop's clock.
     clock: Callable[[], float] = time.time
+    metrics: Metrics = dataclasses.field(default_factory=Metrics)
 
     def now(self) -> float:
         return self.clock()

@@ -11,6 +11,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from sprite_orchestrator.core import conditions
+from sprite_orchestrator.core import tasks as task_states
+from sprite_orchestrator.handlers.runtime import Runtime
 from sprite_orchestrator.kube import Body, Conflict, Kube
 from sprite_orchestrator.models import AgentTaskStatus
 
@@ -59,18 +62,36 @@ async def update(
 
 
 async def transition(
-    kube: Kube,
+    rt: Runtime,
     namespace: str,
     task: str,
     step: Callable[..., AgentTaskStatus],
     *args: Any,
-    now: str,
 ) -> Body:
-    """One step of the task state machine on the task's freshest status; returns the task."""
+    """One step of the task state machine on the task's freshest status; returns the task.
+
+    The one place a task can end, so it is also where a finished task is counted.
+    """
+    now = rt.stamp()
+
+    was_finished = False
 
     def change(body: Body, status: AgentTaskStatus) -> AgentTaskStatus:
+        nonlocal was_finished
+        was_finished = task_states.is_finished(status)  # as of the read that sticks
         generation = body["metadata"].get("generation")
         return step(status, *args, generation=generation, now=now)
 
-    updated, _ = await update(kube, TASKS, namespace, task, AgentTaskStatus, change)
+    updated, status = await update(rt.kube, TASKS, namespace, task, AgentTaskStatus, change)
+    if task_states.is_finished(status) and not was_finished:
+        _count_finished(rt, namespace, updated, status)
     return updated
+
+
+def _count_finished(rt: Runtime, namespace: str, body: Body, status: AgentTaskStatus) -> None:
+    found = conditions.find(status.conditions, conditions.SUCCEEDED)
+    if found is None:
+        return
+    result = "succeeded" if found.status == "True" else "failed"
+    pool = str((body.get("spec") or {}).get("pool", ""))
+    rt.metrics.task_finished(namespace, pool, result=result, reason=found.reason)

@@ -21,12 +21,10 @@ async def admit(rt: Runtime, body: Body) -> None:
         return
     problem = await _problem(rt, namespace, body)
     if problem is None:
-        await st.transition(rt.kube, namespace, name, task_states.initial, now=rt.stamp())
+        await st.transition(rt, namespace, name, task_states.initial)
         rt.wake(POOLS, namespace, body["spec"].get("pool", ""))
         return
-    updated = await st.transition(
-        rt.kube, namespace, name, task_states.failed, *problem, now=rt.stamp()
-    )
+    updated = await st.transition(rt, namespace, name, task_states.failed, *problem)
     events.warn(updated, reason=problem[0], message=problem[1])
 
 

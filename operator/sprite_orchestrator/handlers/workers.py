@@ -71,6 +71,7 @@ class _Worker:
         self.rt, self.namespace, self.name, self.pool, self.spec = rt, namespace, name, pool, spec
         self.session = naming.session_name(pool)
         self.key = (WORKERS, namespace, name)
+        self.started = 0.0  # loop time when provisioning began
 
     @property
     def provider(self) -> Provider:
@@ -114,6 +115,7 @@ class _Worker:
         await self._set_provisioned(
             "Unknown", "Provisioning", "provisioning the machine", machine=machine.id
         )
+        self.started = asyncio.get_running_loop().time()
         try:
             plan = await inputs.provision_plan(self.rt.kube, self.namespace, self.pool, self.spec)
             async with asyncio.timeout(PROVISION_DEADLINE):
@@ -127,11 +129,17 @@ class _Worker:
             message = f"provisioning took longer than {PROVISION_DEADLINE:.0f}s"
             return await self._provision_failed(worker, "ProvisioningTimedOut", message)
         message = f"provisioned: {result.summary}"
+        self._count_provisioning("succeeded")
         await self._set_provisioned("True", "Provisioned", message)
         events.info(worker, reason="Provisioned", message=f"{self.name} is provisioned")
         return True
 
+    def _count_provisioning(self, result: str) -> None:
+        elapsed = asyncio.get_running_loop().time() - self.started
+        self.rt.metrics.provisioned(self.namespace, self.pool, elapsed, result=result)
+
     async def _provision_failed(self, worker: Body, reason: str, message: str) -> bool:
+        self._count_provisioning("failed")
         await self._set_provisioned("False", reason, message)
         events.warn(worker, reason=reason, message=message[-1024:])
         return False
@@ -169,7 +177,15 @@ class _Worker:
     # -- polling ---------------------------------------------------------------------------
 
     async def _poll(self) -> readings.Reading:
-        obs = await polling.poll(self.provider, self.name, session=self.session)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            obs = await polling.poll(self.provider, self.name, session=self.session)
+        except (WorkerError, ProviderError) as exc:
+            self.rt.metrics.poll_error(self.namespace, self.pool, exc.reason)
+            raise
+        finally:
+            self.rt.metrics.polled(self.namespace, self.pool, loop.time() - started)
         hook = obs.status
         return readings.read(
             session_exists=obs.session,
@@ -269,6 +285,9 @@ class _Worker:
             )
             return
         body = await self._transition(task_name, task_states.delivered, self.name, done.sha256)
+        created = parse_iso(task["metadata"].get("creationTimestamp"))
+        if done.pasted and created is not None:
+            self.rt.metrics.dispatched(self.namespace, self.pool, self.rt.now() - created)
         events.info(
             body,
             reason="PromptDelivered",
@@ -338,9 +357,7 @@ class _Worker:
     async def _transition(
         self, task: str, step: Callable[..., AgentTaskStatus], *args: Any
     ) -> Body:
-        return await st.transition(
-            self.rt.kube, self.namespace, task, step, *args, now=self.rt.stamp()
-        )
+        return await st.transition(self.rt, self.namespace, task, step, *args)
 
     async def _release(self, task: str) -> None:
         """Free the worker: the task's work saved, the repo reset, a fresh agent, no taskRef."""
