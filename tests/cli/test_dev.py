@@ -213,3 +213,37 @@ def _apply(dev: Dev, manifest: pathlib.Path) -> bool:
     kube = Kube(configuration(kubeconfig=str(dev.kubeconfig)))
     asyncio.run(kube.create("workerpools", "default", body))
     return True
+
+
+def test_cancel_stops_a_running_task(dev: Dev, tmp_path: pathlib.Path) -> None:
+    repo = demo.make_repo(tmp_path / "src")
+    manifest = tmp_path / "pool.yaml"
+    manifest.write_text(yaml.safe_dump(demo.pool_body(repo, claude=False)))
+    assert _apply(dev, manifest)
+    started = dev.run([*CLI, "dispatch", "--repo", "demo", "--command", "long demo:sleep=60"])
+    task = next(w for w in started.stdout.split() if w.startswith("agenttask/")).split("/")[1]
+
+    cancelled = dev.run([*CLI, "cancel", task])
+
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert f"wip/{task}" in cancelled.stdout
+    from sprite_orchestrator.kube import Kube, configuration
+
+    kube = Kube(configuration(kubeconfig=str(dev.kubeconfig)))
+
+    async def reason() -> str | None:
+        for _ in range(300):
+            body = await kube.get("agenttasks", "default", task)
+            found = [
+                c
+                for c in (body.get("status") or {}).get("conditions", [])
+                if c["type"] == "Succeeded" and c["status"] == "False"
+            ]
+            if found:
+                return str(found[0]["reason"])
+            await asyncio.sleep(0.1)
+        return None
+
+    assert asyncio.run(reason()) == "Cancelled"
+    missing = dev.run([*CLI, "cancel", "nope"])
+    assert missing.returncode == 2 and "no AgentTask 'nope'" in missing.stderr
