@@ -157,3 +157,19 @@ def test_requeued_only_before_delivery() -> None:
     assert cond(s, "Scheduled") == ("False", "Requeued") and s.worker_name is None
     assert t.scheduled(s, "kite-2", **LATER).attempts == 2
     assert t.requeued(delivered(), "lost", **LATER) == delivered()
+
+
+def test_a_killed_agent_ends_agent_exited_and_an_api_error_agent_error() -> None:
+    killed = readings.read(
+        session_exists=True, window_name="agent:running", pane_dead=True, pane_dead_status=137
+    )
+    assert cond(t.observed(delivered(), killed, **LATER), "Succeeded") == ("False", "AgentExited")
+    api = readings.read(
+        session_exists=True, window_name="agent:error", pane_dead=False, error="rate_limit"
+    )
+    assert cond(t.observed(delivered(), api, **LATER), "Succeeded") == ("False", "AgentError")
+
+
+def test_the_session_of_a_delivery_is_recorded() -> None:
+    s = t.delivered(t.initial(AgentTaskStatus(), **KW), "kite-1", "ab" * 32, "0-1-2", **KW)
+    assert s.session_id == "0-1-2"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pathlib
 import subprocess
+import uuid
 
 import aiohttp
 
@@ -53,6 +54,7 @@ async def test_a_task_runs_on_a_new_worker_and_ends_succeeded(
     assert status["agentState"] == "agent:completed"
     assert status["promptSha256"] == prompts.sha256(prompts.encode(prompt))
     assert status["attempts"] == 1
+    assert uuid.UUID(status["sessionId"])  # the agent's fresh session for this task
     assert status["deliveredTime"] and status["startTime"] and status["completionTime"]
     assert received(operator, "demo-1") == [prompt.encode()]
 

@@ -8,6 +8,7 @@ import signal
 
 import pytest
 
+from sprite_orchestrator.core import readings
 from sprite_orchestrator.providers.base import MachineNotFound
 from sprite_orchestrator.providers.local import LocalProvider
 from sprite_orchestrator.worker import delivery, polling
@@ -81,6 +82,8 @@ async def test_a_permission_prompt_needs_input(worker: Worker) -> None:
     assert asked.agent_window == "agent:running"
     assert asked.status and asked.status.state == "running"
     assert done.status and not done.status.needs_input
+    assert (asked.activity, done.activity) == ("waiting", "idle")  # the agent's own view
+    assert done.activity_age is not None and 0 <= done.activity_age < 60
 
 
 async def test_a_killed_agent_leaves_a_dead_pane(worker: Worker) -> None:
@@ -132,3 +135,19 @@ def test_a_damaged_status_file_spoils_only_the_status() -> None:
 def test_no_document_is_an_error(output: bytes) -> None:
     with pytest.raises(ValueError):
         polling.parse(output)
+
+
+def _read(**seen: object) -> readings.Reading:
+    window = {"session_exists": True, "window_name": "agent:running", "pane_dead": False}
+    return readings.read(**{**window, "hook_state": "running", **seen})  # type: ignore[arg-type]
+
+
+def test_an_interrupted_turn_is_read_as_needing_a_person() -> None:
+    late = readings.INTERRUPTED_AFTER_SECONDS
+    assert _read(activity="idle", activity_age=late).needs_input  # Esc: no hook ran
+    assert _read(activity="idle", activity_age=late).source == "agent"
+    assert not _read(activity="idle", activity_age=1.0).needs_input  # the Stop hook is due
+    assert not _read(activity="busy", activity_age=late).needs_input
+    assert _read(activity="waiting", activity_age=0.0).needs_input
+    assert not _read(window_name="agent:completed", activity="idle", activity_age=late).needs_input
+    assert _read(activity=None, activity_age=None) == readings.Reading("agent:running")

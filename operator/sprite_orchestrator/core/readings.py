@@ -6,6 +6,10 @@ import dataclasses
 
 from sprite_orchestrator.models.worker import AgentState
 
+# A turn ends with the Stop hook right after Claude turns idle; idle this much longer (more
+# than a hook's 10 s timeout) under a window still saying running, the turn was interrupted.
+INTERRUPTED_AFTER_SECONDS = 15.0
+
 STATES: dict[str, AgentState] = {
     "agent:waiting": "agent:waiting",
     "agent:running": "agent:running",
@@ -21,7 +25,7 @@ class Reading:
     state: AgentState | None
     needs_input: bool = False
     error: str | None = None
-    source: str = "window"  # window | pane | session
+    source: str = "window"  # window | pane | session | hook | agent (Claude's own view)
     detail: str = ""
 
 
@@ -35,11 +39,15 @@ def read(
     error: str | None = None,
     hook_state: str | None = None,
     prior_state: str | None = None,
+    activity: str | None = None,
+    activity_age: float | None = None,
 ) -> Reading:
     """Window 1's name is the protocol; a dead pane or a missing session beats it.
 
     An agent that completed its turn and then exited (SessionEnd after Stop) still
-    completed: the hook's `prior_state` says so, and a dead pane does not undo it.
+    completed: the hook's `prior_state` says so, and a dead pane does not undo it. Claude's
+    own `activity` beats a stale "running": idle long after the window said running, its
+    turn was interrupted (Esc runs no hook) and it waits at its prompt for a person.
     """
     if not session_exists:
         return Reading(
@@ -68,7 +76,16 @@ def read(
             source="window",
             detail=f"the agent reported an error: {error or 'unknown'}",
         )
+    if state == "agent:running" and _interrupted(activity, activity_age):
+        detail = "the turn was interrupted: Claude is idle at its prompt"
+        return Reading(state, needs_input=True, source="agent", detail=detail)
+    if state == "agent:running" and activity == "waiting":
+        return Reading(state, needs_input=True, source="agent", detail="Claude waits for input")
     return Reading(state, needs_input=needs_input and state == "agent:running", source="window")
+
+
+def _interrupted(activity: str | None, age: float | None) -> bool:
+    return activity == "idle" and age is not None and age >= INTERRUPTED_AFTER_SECONDS
 
 
 def agent_gone(reading: Reading) -> bool:

@@ -127,12 +127,19 @@ def scheduled(
 
 
 def delivered(
-    status: AgentTaskStatus, worker: str, sha256: str, *, generation: int | None, now: str
+    status: AgentTaskStatus,
+    worker: str,
+    sha256: str,
+    session_id: str | None = None,
+    *,
+    generation: int | None,
+    now: str,
 ) -> AgentTaskStatus:
     """The prompt is in the agent's input, exactly once; its sha256 is the proof."""
     if is_delivered(status):
         return status
     status = scheduled(status, worker, generation=generation, now=now)
+    status = status.model_copy(update={"session_id": session_id})
     kw: dict[str, Any] = {"generation": generation, "now": now}
     message = f"prompt delivered to {status.worker_name} (sha256 {sha256[:12]})"
     status = _set(
@@ -168,7 +175,12 @@ def observed(
             **kw,
         )
     if reading.state == "agent:error":
-        return failed(status, AGENT_ERROR, reading.detail or "the agent reported an error", **kw)
+        # Ground truth names itself (AgentExited, SessionGone); the agent's own errors
+        # (rate_limit, authentication_failed, …) are AgentError with the error in the message.
+        reason = reading.error if reading.source in ("pane", "session") else AGENT_ERROR
+        return failed(
+            status, reason or AGENT_ERROR, reading.detail or "the agent reported an error", **kw
+        )
     if reading.needs_input:
         status = _set(
             status,

@@ -196,6 +196,8 @@ class _Worker:
             error=hook.error if hook is not None else None,
             hook_state=hook.state if hook is not None else None,
             prior_state=hook.prior_state if hook is not None else None,
+            activity=obs.activity,
+            activity_age=obs.activity_age,
         )
 
     async def _observe(self, reading: readings.Reading) -> None:
@@ -284,7 +286,9 @@ class _Worker:
                 ),
             )
             return
-        body = await self._transition(task_name, task_states.delivered, self.name, done.sha256)
+        body = await self._transition(
+            task_name, task_states.delivered, self.name, done.sha256, done.session_id
+        )
         created = parse_iso(task["metadata"].get("creationTimestamp"))
         if done.pasted and created is not None:
             self.rt.metrics.dispatched(self.namespace, self.pool, self.rt.now() - created)

@@ -66,6 +66,9 @@ class AgentTaskStatus(Model):
     start_time: Timestamp | None = None
     completion_time: Timestamp | None = None
     attempts: Annotated[int, Field(ge=0)] = 0
+    session_id: Annotated[str, Field(max_length=64)] | None = Field(
+        default=None, description="The agent's session (Claude Code's --session-id) for the task."
+    )
     work_branch: Annotated[str, Field(max_length=255)] | None = Field(
         default=None, description="The branch that holds the agent's work (wip/<task>)."
     )

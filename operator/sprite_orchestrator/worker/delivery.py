@@ -1,14 +1,20 @@
-"""Putting a prompt into the agent exactly once, byte for byte (ARCHITECTURE §3).
+"""Putting a prompt into the agent exactly once, byte for byte (ARCHITECTURE §3), and giving
+each task a fresh agent session.
 
 The bytes are `core.prompts.encode(prompt)`; they travel on the stdin of one exec of
 `deliver.sh`, which verifies their sha256, claims the task's marker on the machine *before*
 it pastes, and records the proof after. A re-run after a crash anywhere finds the marker and
 does not paste again: at most one paste per marker, and `pasted=True` at most once.
+
+Sessions: `restart_agent` starts a new agent whose Claude session id the operator chooses
+(`--session-id`), and `deliver` reports the session that received the prompt, so the task can
+name its transcript (`~/.claude/projects/<cwd>/<session id>.jsonl`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import uuid
 
 from sprite_orchestrator.core import prompts
 from sprite_orchestrator.providers.base import Provider
@@ -42,6 +48,9 @@ class Delivery:
     pasted: bool
     confirmed: bool = True
     tmux_seconds: float | None = None  # the one tmux call, measured on the machine
+    # The agent session that received the prompt, as its SessionStart hook recorded it (the
+    # id restart_agent chose, for an agent it started); None if no hook had reported one.
+    session_id: str | None = None
 
 
 async def deliver(
@@ -65,7 +74,8 @@ async def deliver(
     if outcome == "pasted":  # even if recording the proof failed after it
         micros = reply.get("tmux_us", "")
         seconds = int(micros) / 1e6 if micros.isdigit() else None
-        return Delivery(digest, len(data), pasted=True, tmux_seconds=seconds)
+        session_id = reply.get("session_id") or None
+        return Delivery(digest, len(data), pasted=True, tmux_seconds=seconds, session_id=session_id)
     if outcome == "already" and result.ok:
         return _already(reply, digest, len(data))
     detail = reply.get("detail") or remote.tail(result.stderr or result.stdout, 512)
@@ -84,20 +94,28 @@ def _already(reply: dict[str, str], digest: str, size: int) -> Delivery:
         reply.get("sha256") or digest,
         int(recorded) if recorded.isdigit() else size,
         pasted=False,
+        session_id=reply.get("session_id") or None,
     )
 
 
-async def restart_agent(provider: Provider, name: str, *, session: str) -> None:
-    """A fresh agent session in window 1: status reset to `starting`, then the pane respawned.
+async def restart_agent(
+    provider: Provider, name: str, *, session: str, session_id: str | None = None
+) -> str:
+    """A fresh agent in window 1, with a new Claude session: returns the session's id.
 
-    The new agent's SessionStart hook turns the state to waiting; until then the status
-    hook ignores the old agent's last words.
+    `session_id` (a UUID; a new random one by default) is passed to Claude as `--session-id`,
+    so the operator knows the next task's session, and its transcript, before the agent even
+    starts. The status is reset to `starting` first and the pane respawned: the new agent's
+    SessionStart hook turns the state to waiting; until then the status hook ignores the old
+    agent's last words.
     """
+    chosen = remote.session_id(session_id or str(uuid.uuid4()))
     result = await remote.run(
         provider,
         name,
         "restart.sh",
         remote.session_name(session),
+        chosen,
         timeout=_RESTART_TIMEOUT_SECONDS,
     )
     reply = remote.fields(result.stdout)
@@ -106,3 +124,4 @@ async def restart_agent(provider: Provider, name: str, *, session: str) -> None:
         raise DeliveryFailed(
             f"restarting the agent on {name} failed: {detail}", reason=AGENT_NOT_READY
         )
+    return chosen

@@ -79,6 +79,11 @@ class Observation:
     agent_alive: bool  # the pane is alive and so is its process
     status: HookStatus | None
     now: int  # the machine's epoch seconds
+    # Claude Code's own view of itself (idle|busy|waiting), from its undocumented session
+    # file, and seconds since it changed: None for another agent or another release. It is
+    # the only witness of a turn interrupted with Esc, which runs no hook.
+    activity: str | None = None
+    activity_age: float | None = None
 
     @property
     def agent_window(self) -> str | None:
@@ -131,6 +136,8 @@ def _observation(doc: dict[str, Any], status: HookStatus | None) -> Observation:
         agent_alive=doc.get("agent_alive") is True,
         status=status,
         now=_int(doc.get("now")) or 0,
+        activity=_str(doc.get("activity")),
+        activity_age=_seconds(doc.get("activity_age_ms")),
     )
 
 
@@ -140,3 +147,8 @@ def _str(value: object) -> str | None:
 
 def _int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _seconds(millis: object) -> float | None:
+    value = _int(millis)
+    return None if value is None else value / 1000

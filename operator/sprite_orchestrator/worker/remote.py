@@ -30,6 +30,8 @@ _DIR_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _MARKER = re.compile(r"[a-z0-9][a-z0-9.-]{0,252}")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,255}")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+# Claude Code's --session-id takes a UUID; the lowercase form is what it writes back.
+_SESSION_ID = re.compile(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}")
 
 
 class WorkerError(Exception):
@@ -81,6 +83,11 @@ def env_name(value: str) -> str:
 def word(value: str) -> str:
     """A plain identifier such as a permission mode."""
     return _check("word", value, _WORD)
+
+
+def session_id(value: str) -> str:
+    """An agent session id: a UUID in its lowercase text form."""
+    return _check("session id", value, _SESSION_ID)
 
 
 def relative_path(value: str) -> str:

@@ -4,6 +4,8 @@
 #   windows             {index: name}; window 1's name is the seed's status protocol
 #   pane_id, pane_dead, pane_dead_status, pane_dead_signal, pane_pid   window 1's pane
 #   agent_alive         the pane is alive and its process (the agent: the launcher execs it) too
+#   activity, activity_age_ms   Claude Code's own view of itself, if the agent is Claude:
+#                       idle|busy|waiting and how long ago it changed (see below), else null
 #   now                 the machine's epoch seconds, to judge the age of status.time
 #   status              ~/.sprite-orchestrator/status.json as written by the hook, or null
 # `status` comes last and verbatim, so that a damaged status file cannot spoil the rest: the
@@ -50,6 +52,26 @@ elif tmux list-sessions >/dev/null 2>&1; then
     server=true
 fi
 
+# Claude Code 2.1.332 keeps ~/.claude/sessions/<pid>.json (undocumented: best effort) with
+# status idle|busy|waiting, rewritten at once when a turn starts or ends, a dialog opens or
+# closes, or Esc interrupts a turn, which runs no hook at all: then only this file knows.
+activity=null activity_age=null
+if [ "$alive" = true ] && [ -f "$HOME/.claude/sessions/$pid.json" ]; then
+    session_file=$(<"$HOME/.claude/sessions/$pid.json")
+    if [[ $session_file =~ \"status\":[[:space:]]*\"(idle|busy|waiting)\" ]]; then
+        activity="\"${BASH_REMATCH[1]}\""
+    fi
+    now_ms=${EPOCHREALTIME:-}
+    now_ms=${now_ms/[.,]/}
+    now_ms=${now_ms:0:13}
+    changed=''
+    [[ $session_file =~ \"statusUpdatedAt\":[[:space:]]*([0-9]{13}) ]] && changed=${BASH_REMATCH[1]}
+    if [ -n "$changed" ] && [[ $now_ms =~ ^[0-9]{13}$ ]]; then
+        activity_age=$((now_ms - changed))
+        ((activity_age >= 0)) || activity_age=0
+    fi
+fi
+
 status=null
 if [ -s "$so/status.json" ]; then status=$(<"$so/status.json"); fi
 
@@ -57,4 +79,5 @@ printf '{"server":%s,"session":%s,"windows":{%s},"pane_id":%s,"pane_dead":%s,' \
     "$server" "$has_session" "$windows" "$pane" "$dead"
 printf '"pane_dead_status":%s,"pane_dead_signal":%s,"pane_pid":%s,"agent_alive":%s,' \
     "$dead_status" "$dead_signal" "$pid" "$alive"
+printf '"activity":%s,"activity_age_ms":%s,' "$activity" "$activity_age"
 printf '"now":%s,"status":%s}\n' "$now" "$status"

@@ -1,0 +1,56 @@
+"""A fresh Claude session per task, named by the operator; the API key kept secret."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+
+from sprite_orchestrator.worker import delivery
+from tests.claude.conftest import FAKE_KEY, STEP_TIMEOUT, deliver, processes, scrollback
+from tests.fakes import anthropic
+from tests.worker.workerkit import Worker
+
+
+async def test_each_task_gets_the_session_the_operator_chose(
+    claude: Worker, api: anthropic.FakeAnthropic
+) -> None:
+    first = await deliver(claude, "task-1", "first task")
+    await claude.wait_window("agent:completed", timeout=STEP_TIMEOUT)
+    chosen = str(uuid.uuid4())
+
+    started = await delivery.restart_agent(
+        claude.provider, claude.name, session=claude.session, session_id=chosen
+    )
+    fresh = await claude.wait_window("agent:waiting", timeout=STEP_TIMEOUT)
+    second = await deliver(claude, "task-2", "second task")
+    await claude.wait_window("agent:completed", timeout=STEP_TIMEOUT)
+
+    project = re.sub("[^A-Za-z0-9]", "-", str(claude.home / "kite"))
+    transcript = claude.home / ".claude" / "projects" / project / f"{chosen}.jsonl"
+    assert started == chosen == second.session_id != first.session_id
+    assert fresh.status and fresh.status.transcript_path == str(transcript)
+    assert [turn.session_id for turn in api.turns] == [first.session_id, chosen]
+    assert api.prompts == ["first task", "second task"]
+    assert "first task" not in json.dumps(api.turns[1].body)  # a fresh context
+    assert transcript.is_file()
+
+
+async def test_the_api_key_stays_in_its_file(claude: Worker, api: anthropic.FakeAnthropic) -> None:
+    api.script(
+        anthropic.tool_use("Write", {"file_path": "notes.md", "content": "fixed\n"}),
+        anthropic.text("Wrote notes.md."),
+    )
+    await deliver(claude, "task-1", "write the notes")
+    await claude.wait_window("agent:completed", timeout=STEP_TIMEOUT)  # tools ran, hooks fired
+
+    assert (claude.home / "kite" / "notes.md").read_text() == "fixed\n"
+    assert {turn.headers["x-api-key"] for turn in api.turns} == {FAKE_KEY}  # it did reach Claude
+    assert FAKE_KEY not in processes()
+    assert FAKE_KEY[-20:] not in scrollback(claude)  # Claude shows this much in a key dialog
+    holders = [
+        path.relative_to(claude.home)
+        for path in claude.home.rglob("*")
+        if path.is_file() and FAKE_KEY.encode() in path.read_bytes()
+    ]
+    assert [str(path) for path in holders] == [".sprite-orchestrator/agent/env"]
