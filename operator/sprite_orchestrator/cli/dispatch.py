@@ -99,7 +99,7 @@ async def follow(target: Target, name: str, repo: str, *, wait: bool) -> int:
         status = st.load(AgentTaskStatus, body)
         for cond in status.conditions:
             # Each news once: Succeeded often repeats the message of the step that moved it.
-            if cond.message and cond.message not in seen:
+            if cond.message and cond.reason != "Pending" and cond.message not in seen:
                 seen.add(cond.message)
                 console.print(f"  {cond.type}: {cond.message}")
         if status.worker_name and not announced:
