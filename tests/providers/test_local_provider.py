@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import stat
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -187,3 +188,20 @@ async def test_the_operators_path_is_used(local: LocalProvider) -> None:
     await local.create("kite-1")
     result = await local.exec("kite-1", ["bash", "-c", 'printf %s "$PATH"'])
     assert result.stdout.decode() == os.environ["PATH"]
+
+
+def test_removing_a_tree_never_changes_the_mode_of_its_parent(tmp_path: Path) -> None:
+    from sprite_orchestrator.providers import local
+
+    shared = tmp_path / "shared"  # stands for /tmp: everyone's, sticky
+    tree = shared / "so-abc"
+    (tree / "locked").mkdir(parents=True)
+    (tree / "locked" / "f").write_text("x")
+    (tree / "locked").chmod(0o500)
+    shared.chmod(0o1777)
+
+    local._make_writable(str(tree), lambda _: None, str(tree))  # rmtree failing on the root
+    local._rmtree(tree)
+
+    assert not tree.exists()
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o1777

@@ -44,9 +44,12 @@ async def _argv(target: Target, name: str) -> list[str]:
     except NotFound:
         fail(f"worker {name} belongs to pool {pool}, which is gone")
     kind = (spec.get("provider") or {}).get("type", "Local")
+    machine = (worker.get("status") or {}).get("machine")
+    if kind == "SSH":
+        ssh_argv = _ssh(worker["metadata"]["name"], machine)
+        return [*ssh_argv, "attach", "-t", naming.session_name(pool)]
     if kind != "Local":
         fail(f"attach to {kind} workers lands with the {kind} provider")
-    machine = (worker.get("status") or {}).get("machine")
     if not machine or not await asyncio.to_thread(pathlib.Path(machine).is_dir):
         fail(
             f"worker {worker['metadata']['name']} is a Local worker on the operator's host; "
@@ -57,6 +60,20 @@ async def _argv(target: Target, name: str) -> list[str]:
     if found is None:
         fail(f"no machine for worker {worker['metadata']['name']} on this host")
     return [*found.attach, "attach", "-t", naming.session_name(pool)]
+
+
+def _ssh(name: str, machine: str | None) -> list[str]:
+    """`ssh -t -p PORT user@host tmux` for the machine the worker claimed."""
+    try:
+        from sprite_orchestrator.providers import ssh
+    except ImportError:
+        fail("attaching to SSH workers needs asyncssh: pip install 'sprite-orchestrator[ssh]'")
+    if not machine:
+        fail(f"worker {name} has no machine yet (kubectl describe wk {name} says why)")
+    try:
+        return ssh.attach_command(machine)
+    except ValueError:
+        fail(f"worker {name} names no SSH machine ({machine!r})")
 
 
 async def _worker(target: Target, name: str) -> Body:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sprite_orchestrator.core import naming, prompts
 from sprite_orchestrator.kube import Kube, NotFound
 from sprite_orchestrator.models import AgentTaskSpec, WorkerPoolSpec
+from sprite_orchestrator.models.pool import SSHProviderSpec
 from sprite_orchestrator.worker.provisioning import ProvisionPlan
 
 AUTH_KEYS = ("ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN")
@@ -93,11 +94,32 @@ async def _auth(kube: Kube, namespace: str, name: str) -> dict[str, str]:
     return found
 
 
-async def _secret_key(kube: Kube, namespace: str, name: str, key: str) -> bytes:
+async def ssh_secrets(kube: Kube, namespace: str, spec: SSHProviderSpec) -> tuple[bytes, bytes]:
+    """An SSH pool's private key and known_hosts, for the provider to keep in memory only."""
+    key_ref, hosts_ref = spec.private_key_secret_ref, spec.known_hosts_secret_ref
+    private_key = await _secret_key(
+        kube,
+        namespace,
+        key_ref.name,
+        key_ref.key or "ssh-privatekey",
+        field="spec.provider.ssh.privateKeySecretRef",
+    )
+    known_hosts = await _secret_key(
+        kube,
+        namespace,
+        hosts_ref.name,
+        hosts_ref.key or "known_hosts",
+        field="spec.provider.ssh.knownHostsSecretRef",
+    )
+    return private_key, known_hosts
+
+
+async def _secret_key(kube: Kube, namespace: str, name: str, key: str, *, field: str = "") -> bytes:
+    where = f"{field}: " if field else ""
     try:
         data = await kube.secret(namespace, name)
     except NotFound:
-        raise InvalidInput(f"Secret {name} not found", reason="SecretNotFound") from None
+        raise InvalidInput(f"{where}Secret {name} not found", reason="SecretNotFound") from None
     if key not in data:
-        raise InvalidInput(f"Secret {name} has no key {key}", reason="SecretNotFound")
+        raise InvalidInput(f"{where}Secret {name} has no key {key}", reason="SecretNotFound")
     return data[key]

@@ -11,9 +11,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from sprite_orchestrator.handlers import inputs
 from sprite_orchestrator.kube import Kube
 from sprite_orchestrator.metrics import Metrics
-from sprite_orchestrator.models.pool import WorkerPoolSpec
+from sprite_orchestrator.models.pool import ProviderSpec, SSHProviderSpec, WorkerPoolSpec
 from sprite_orchestrator.providers.base import Provider, ProviderError
 
 Key = tuple[str, str, str]  # (plural, namespace, name)
@@ -38,7 +39,11 @@ class Runtime:
 
     kube: Kube
     state_dir: pathlib.Path
-    providers: dict[tuple[str, str], Provider] = dataclasses.field(default_factory=dict)
+    # Per (namespace, pool): the provider, and the `spec.provider` it was built from.
+    providers: dict[tuple[str, str], tuple[ProviderSpec, Provider]] = dataclasses.field(
+        default_factory=dict
+    )
+    retiring: set[asyncio.Task[None]] = dataclasses.field(default_factory=set)
     wakeups: dict[Key, asyncio.Event] = dataclasses.field(default_factory=dict)
     failures: dict[Key, int] = dataclasses.field(default_factory=dict)
     # Wall-clock seconds for timestamps and deadlines kept in status (they outlive the
@@ -63,26 +68,66 @@ class Runtime:
         self.failures.pop(key, None)
 
     def provider_for(self, namespace: str, pool: str, spec: WorkerPoolSpec) -> Provider:
-        """The provider of a pool's machines, created on first use and kept."""
+        """The provider of a pool's machines, kept while the pool's `spec.provider` stays.
+
+        A changed provider spec (an inventory, a user, a Secret reference) builds a new one
+        and closes the old one's connections. Building does no I/O: a provider that needs
+        Secrets reads them when it connects, so a Secret rotated in place is used from the
+        next connection on, with no spec change.
+        """
         key = (namespace, pool)
-        if key not in self.providers:
-            self.providers[key] = self._make_provider(namespace, pool, spec)
-        return self.providers[key]
+        kept = self.providers.get(key)
+        if kept is not None and kept[0] == spec.provider:
+            return kept[1]
+        provider = self._make_provider(namespace, pool, spec)
+        self.providers[key] = (spec.provider, provider)
+        if kept is not None:
+            task = asyncio.get_running_loop().create_task(kept[1].close())
+            self.retiring.add(task)
+            task.add_done_callback(self.retiring.discard)
+        return provider
 
     def _make_provider(self, namespace: str, pool: str, spec: WorkerPoolSpec) -> Provider:
         if spec.provider.type == "Local":
             from sprite_orchestrator.providers.local import LocalProvider
 
             return LocalProvider(self.state_dir / "local" / namespace / pool)
+        if spec.provider.type == "SSH" and spec.provider.ssh is not None:
+            return self._ssh_provider(namespace, pool, spec.provider.ssh)
         raise ProviderError(
             f"provider {spec.provider.type} is not available in this build yet",
             reason="ProviderUnavailable",
         )
 
+    def _ssh_provider(self, namespace: str, pool: str, spec: SSHProviderSpec) -> Provider:
+        try:
+            from sprite_orchestrator.providers import ssh
+        except ImportError:
+            raise ProviderError(
+                "the SSH provider needs asyncssh: pip install 'sprite-orchestrator[ssh]'",
+                reason="ProviderUnavailable",
+            ) from None
+
+        async def credentials() -> ssh.Credentials:
+            try:
+                key, known_hosts = await inputs.ssh_secrets(self.kube, namespace, spec)
+            except inputs.InvalidInput as exc:
+                raise ProviderError(str(exc), reason=exc.reason) from None
+            return ssh.Credentials(private_key=key, known_hosts=known_hosts)
+
+        return ssh.SSHProvider(
+            namespace=namespace,
+            pool=pool,
+            hosts=[ssh.Host(h.address, h.port) for h in spec.hosts],
+            user=spec.user,
+            credentials=credentials,
+        )
+
     async def close(self) -> None:
-        for provider in self.providers.values():
+        for _, provider in self.providers.values():
             with contextlib.suppress(Exception):
                 await provider.close()
+        await asyncio.gather(*self.retiring, return_exceptions=True)
         self.kube.close()
 
     def _event(self, key: Key) -> asyncio.Event:

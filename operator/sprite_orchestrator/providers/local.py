@@ -223,11 +223,16 @@ def _alive(pid: int) -> bool:
 
 def _rmtree(path: Path) -> None:
     """Remove a tree even if it holds read-only directories; retry while exit hooks write."""
+    root = os.path.abspath(path)
+
+    def onerror(func: Callable[..., Any], failed: str, _exc: object) -> None:
+        _make_writable(root, func, failed)
+
     for attempt in range(5):
         if not path.exists() and not path.is_symlink():
             return
         try:
-            shutil.rmtree(path, onerror=_make_writable)
+            shutil.rmtree(path, onerror=onerror)
             return
         except OSError:
             if attempt == 4:
@@ -235,10 +240,15 @@ def _rmtree(path: Path) -> None:
             time.sleep(0.1)
 
 
-def _make_writable(func: Callable[..., Any], path: str, _exc: object) -> None:
-    parent = os.path.dirname(path)
+def _make_writable(root: str, func: Callable[..., Any], path: str) -> None:
+    """Make what blocks a removal inside `root` writable, and retry it.
+
+    Never above `root`: the tree may sit directly in /tmp, whose mode is everyone's.
+    """
+    parent = os.path.dirname(os.path.abspath(path))
     with contextlib.suppress(OSError):
-        os.chmod(parent, stat.S_IRWXU)
+        if os.path.commonpath([root, parent]) == root:
+            os.chmod(parent, stat.S_IRWXU)
         os.chmod(path, stat.S_IRWXU)
     with contextlib.suppress(FileNotFoundError):
         func(path)
