@@ -34,6 +34,22 @@ def conditions(body: dict) -> dict[str, tuple[str, str]]:
     return {x["type"]: (x["status"], x["reason"]) for x in body["status"]["conditions"]}
 
 
+def assert_succeeded_on(task: dict, worker: str, prompt: str) -> None:
+    """What a user sees of a task that ran once, on `worker`, to success."""
+    status = task["status"]
+    assert conditions(task) == {
+        "Scheduled": ("True", "Scheduled"),
+        "Delivered": ("True", "PromptDelivered"),
+        "NeedsInput": ("False", "AgentCompleted"),
+        "Succeeded": ("True", "AgentCompleted"),
+    }
+    assert status["workerName"] == worker
+    assert status["agentState"] == "agent:completed"
+    assert status["promptSha256"] == prompts.sha256(prompts.encode(prompt))
+    assert status["attempts"] == 1
+    assert status["deliveredTime"] and status["startTime"] and status["completionTime"]
+
+
 async def test_a_task_runs_on_a_new_worker_and_ends_succeeded(
     operator: Cluster, demo_repo: pathlib.Path
 ) -> None:
@@ -43,19 +59,9 @@ async def test_a_task_runs_on_a_new_worker_and_ends_succeeded(
 
     task = await operator.succeeded(name)
 
+    assert_succeeded_on(task, "demo-1", prompt)
     status = task["status"]
-    assert conditions(task) == {
-        "Scheduled": ("True", "Scheduled"),
-        "Delivered": ("True", "PromptDelivered"),
-        "NeedsInput": ("False", "AgentCompleted"),
-        "Succeeded": ("True", "AgentCompleted"),
-    }
-    assert status["workerName"] == "demo-1"
-    assert status["agentState"] == "agent:completed"
-    assert status["promptSha256"] == prompts.sha256(prompts.encode(prompt))
-    assert status["attempts"] == 1
     assert uuid.UUID(status["sessionId"])  # the agent's fresh session for this task
-    assert status["deliveredTime"] and status["startTime"] and status["completionTime"]
     assert received(operator, "demo-1") == [prompt.encode()]
 
     worker = await operator.get("workers", "demo-1")

@@ -11,7 +11,7 @@ import pytest
 
 from sprite_orchestrator.core import prompts
 from tests.conftest import NS, Cluster, eventually
-from tests.operator.test_dispatch import NASTY, conditions
+from tests.operator.test_dispatch import NASTY, assert_succeeded_on, conditions
 from tests.ssh import sshd
 from tests.ssh.conftest import ssh_pool
 
@@ -60,18 +60,7 @@ async def test_a_task_runs_on_an_ssh_worker_and_ends_succeeded(
 
     task = await operator.succeeded(name, timeout=60)
 
-    status = task["status"]
-    assert conditions(task) == {
-        "Scheduled": ("True", "Scheduled"),
-        "Delivered": ("True", "PromptDelivered"),
-        "NeedsInput": ("False", "AgentCompleted"),
-        "Succeeded": ("True", "AgentCompleted"),
-    }
-    assert status["workerName"] == "demo-1"
-    assert status["agentState"] == "agent:completed"
-    assert status["promptSha256"] == prompts.sha256(prompts.encode(prompt))
-    assert status["attempts"] == 1
-    assert status["deliveredTime"] and status["startTime"] and status["completionTime"]
+    assert_succeeded_on(task, "demo-1", prompt)
     first = machines.hosts[0]
     assert received(first) == [prompt.encode()]
 

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import subprocess
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -16,15 +16,6 @@ from sprite_orchestrator.providers.base import ExecTimeout, MachineNotFound, Pro
 from tests.ssh import sshd
 
 Make = Callable[..., ssh.SSHProvider]
-
-
-@pytest.fixture
-def machines() -> Iterator[sshd.Inventory]:
-    reason = sshd.skip_reason()
-    if reason is not None:
-        pytest.skip(reason)
-    with sshd.inventory(2) as inventory:
-        yield inventory
 
 
 @pytest.fixture
