@@ -47,6 +47,16 @@ def free_port() -> int:
 
 
 @pytest.fixture
+async def provider(tmp_path: pathlib.Path) -> AsyncIterator[LocalProvider]:
+    """A Local provider whose machines (tmux servers, agents) are destroyed after the test."""
+    local = LocalProvider(tmp_path / "machines")
+    yield local
+    for machine in await local.list():
+        await local.destroy(machine.name)
+    await local.close()
+
+
+@pytest.fixture
 def demo_repo(tmp_path: pathlib.Path) -> pathlib.Path:
     return demo.make_repo(tmp_path / "src")
 

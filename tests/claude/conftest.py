@@ -43,15 +43,6 @@ async def api() -> AsyncIterator[anthropic.FakeAnthropic]:
 
 
 @pytest.fixture
-async def provider(tmp_path: Path) -> AsyncIterator[LocalProvider]:
-    """Local machines whose tmux servers (and agents) are destroyed after the test."""
-    local = LocalProvider(tmp_path / "machines")
-    yield local
-    for machine in await local.list():
-        await local.destroy(machine.name)
-
-
-@pytest.fixture
 def repo(tmp_path: Path) -> Path:
     return make_repo(tmp_path / "origin")
 

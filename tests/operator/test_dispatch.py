@@ -118,14 +118,15 @@ NASTY = (
     "quotes ' \" `backticks` $HOME $(rm -rf /) ; && || # #{session_name} #[fg=red] "
     "tab\there CRLF\r\nunicode: ünïcödé 日本語 emoji 👩‍💻 combining é ESC\x1b[201~ after "
 )
+# 100 KB of everything above, and 5,000-character lines.
+BIG_PROMPT = (NASTY * 300 + ("x" * 5000 + "\n") * 4)[:100_000]
 
 
 async def test_a_100kb_prompt_arrives_byte_for_byte(
     operator: Cluster, demo_repo: pathlib.Path
 ) -> None:
     await operator.pool("demo", demo_repo)
-    line = "x" * 5000 + "\n"
-    prompt = (NASTY * 300 + line * 4)[:100_000]
+    prompt = BIG_PROMPT
     name = await operator.task("demo", prompt)
 
     task = await operator.succeeded(name, timeout=60)

@@ -11,7 +11,7 @@ import pytest
 
 from sprite_orchestrator.core import prompts
 from tests.conftest import NS, Cluster, eventually
-from tests.operator.test_dispatch import NASTY, assert_succeeded_on, conditions
+from tests.operator.test_dispatch import BIG_PROMPT, assert_succeeded_on, conditions
 from tests.ssh import sshd
 from tests.ssh.conftest import ssh_pool
 
@@ -93,8 +93,7 @@ async def test_a_100kb_prompt_arrives_byte_for_byte_over_ssh(
     operator: Cluster, machines: sshd.Inventory, ssh_repo: pathlib.Path
 ) -> None:
     await ssh_pool(operator, machines, ssh_repo)
-    line = "x" * 5000 + "\n"
-    prompt = (NASTY * 300 + line * 4)[:100_000]
+    prompt = BIG_PROMPT
     name = await operator.task("demo", prompt)
 
     task = await operator.succeeded(name, timeout=60)

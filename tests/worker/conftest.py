@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -15,16 +14,6 @@ from tests.worker.workerkit import SECRET, Worker, make_repo
 @pytest.fixture
 def git_repo(tmp_path: Path) -> Path:
     return make_repo(tmp_path / "origin")
-
-
-@pytest.fixture
-async def provider(tmp_path: Path) -> AsyncIterator[LocalProvider]:
-    """A Local provider whose machines (and tmux servers) are destroyed after the test."""
-    local = LocalProvider(tmp_path / "machines")
-    yield local
-    for machine in await local.list():
-        await local.destroy(machine.name)
-    await local.close()
 
 
 @pytest.fixture
