@@ -147,8 +147,12 @@ async def test_idle_workers_are_reaped_to_zero_and_come_back(
 
     await eventually(no_workers, timeout=30)
     assert not (operator.state_dir / "local" / NS / "demo" / "demo-1").exists()
-    pool = await operator.get("workerpools", "demo")
-    assert pool["status"]["replicas"] == 0
+
+    async def counted_zero() -> bool:  # the pool's next pass sees the worker gone
+        pool = await operator.get("workerpools", "demo")
+        return pool["status"]["replicas"] == 0
+
+    await eventually(counted_zero, timeout=10)
 
     again = await operator.task("demo", "two")
     task = await operator.succeeded(again)
