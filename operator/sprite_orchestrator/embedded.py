@@ -37,6 +37,24 @@ class ControlPlane:
 
 
 @contextlib.asynccontextmanager
+async def api(
+    *, port: int = 0, kubeconfig: pathlib.Path | None = None
+) -> AsyncIterator[tuple[Emulator, str]]:
+    """Serve the emulated API with our CRDs installed; the operator may run elsewhere.
+
+    Alone (`orchestrator dev --api-only`), it lets an operator in another process be killed
+    and restarted against state that survives, as a real API server's would.
+    """
+    emulator = Emulator()
+    for doc in crds.all_crds():
+        emulator.install_crd(doc)
+    async with serve(emulator=emulator, port=port) as served:
+        if kubeconfig is not None:
+            write_kubeconfig(kubeconfig, served.url)
+        yield emulator, served.url
+
+
+@contextlib.asynccontextmanager
 async def control_plane(
     state_dir: pathlib.Path,
     *,
@@ -46,13 +64,7 @@ async def control_plane(
     metrics_port: int | None = None,
 ) -> AsyncIterator[ControlPlane]:
     """Serve the API with our CRDs, run the operator (Local provider) until the block ends."""
-    emulator = Emulator()
-    for doc in crds.all_crds():
-        emulator.install_crd(doc)
-    async with serve(emulator=emulator, port=port) as served:
-        url = served.url
-        if kubeconfig is not None:
-            write_kubeconfig(kubeconfig, url)
+    async with api(port=port, kubeconfig=kubeconfig) as (emulator, url):
         stop, ready = asyncio.Event(), asyncio.Event()
         leaving: set[asyncio.Task[Any]] = set()  # whoever stops us is not the operator's task
         operator = asyncio.create_task(

@@ -14,7 +14,7 @@ import typer
 from sprite_orchestrator import embedded
 from sprite_orchestrator.cli import demo
 from sprite_orchestrator.cli.app import app
-from sprite_orchestrator.cli.common import Target, console
+from sprite_orchestrator.cli.common import Target, console, fail
 
 
 def state_dir() -> pathlib.Path:
@@ -35,19 +35,44 @@ def dev(
     with_demo: Annotated[
         bool, typer.Option("--demo", help="Create the demo pool and dispatch a demo task.")
     ] = False,
+    api_only: Annotated[
+        bool,
+        typer.Option(
+            "--api-only",
+            help="Serve only the API; run `orchestrator operator --kubeconfig …` yourself.",
+        ),
+    ] = False,
 ) -> None:
     """Run a local Kubernetes-compatible API and the operator (Local provider) until Ctrl-C."""
     root = state or state_dir()
     path = kubeconfig or root / "kubeconfig"
     root.mkdir(parents=True, exist_ok=True)
-    asyncio.run(_dev(root, path, port, with_demo))
+    if api_only:
+        if with_demo:
+            fail("--demo needs the operator; drop --api-only")
+        asyncio.run(_api(path, port))
+    else:
+        asyncio.run(_dev(root, path, port, with_demo))
+
+
+async def _api(kubeconfig: pathlib.Path, port: int) -> None:
+    async with embedded.api(port=port, kubeconfig=kubeconfig) as (_, url):
+        stop = asyncio.Event()
+        _on_signals(stop)
+        console.print(f"[bold]sprite-orchestrator dev[/bold]: API on {url} (no operator).")
+        console.print(f"  orchestrator operator --kubeconfig {kubeconfig} --state-dir DIR")
+        await stop.wait()
+
+
+def _on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
 
 
 async def _dev(root: pathlib.Path, kubeconfig: pathlib.Path, port: int, with_demo: bool) -> None:
     async with embedded.control_plane(root / "workers", port=port, kubeconfig=kubeconfig) as cp:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, cp.stop.set)
+        _on_signals(cp.stop)
         _print_next_steps(cp.url, kubeconfig)
         if with_demo:
             await demo.run(Target(cp.kube, "default"), root)

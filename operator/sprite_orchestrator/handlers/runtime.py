@@ -11,11 +11,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sprite_orchestrator.handlers import inputs
+from sprite_orchestrator.handlers import providing
 from sprite_orchestrator.kube import Kube
 from sprite_orchestrator.metrics import Metrics
-from sprite_orchestrator.models.pool import ProviderSpec, SSHProviderSpec, WorkerPoolSpec
-from sprite_orchestrator.providers.base import Provider, ProviderError
+from sprite_orchestrator.models.pool import ProviderSpec, WorkerPoolSpec
+from sprite_orchestrator.providers.base import Provider
 
 Key = tuple[str, str, str]  # (plural, namespace, name)
 
@@ -79,49 +79,13 @@ class Runtime:
         kept = self.providers.get(key)
         if kept is not None and kept[0] == spec.provider:
             return kept[1]
-        provider = self._make_provider(namespace, pool, spec)
+        provider = providing.build(self.kube, self.state_dir, namespace, pool, spec)
         self.providers[key] = (spec.provider, provider)
         if kept is not None:
             task = asyncio.get_running_loop().create_task(kept[1].close())
             self.retiring.add(task)
             task.add_done_callback(self.retiring.discard)
         return provider
-
-    def _make_provider(self, namespace: str, pool: str, spec: WorkerPoolSpec) -> Provider:
-        if spec.provider.type == "Local":
-            from sprite_orchestrator.providers.local import LocalProvider
-
-            return LocalProvider(self.state_dir / "local" / namespace / pool)
-        if spec.provider.type == "SSH" and spec.provider.ssh is not None:
-            return self._ssh_provider(namespace, pool, spec.provider.ssh)
-        raise ProviderError(
-            f"provider {spec.provider.type} is not available in this build yet",
-            reason="ProviderUnavailable",
-        )
-
-    def _ssh_provider(self, namespace: str, pool: str, spec: SSHProviderSpec) -> Provider:
-        try:
-            from sprite_orchestrator.providers import ssh
-        except ImportError:
-            raise ProviderError(
-                "the SSH provider needs asyncssh: pip install 'sprite-orchestrator[ssh]'",
-                reason="ProviderUnavailable",
-            ) from None
-
-        async def credentials() -> ssh.Credentials:
-            try:
-                key, known_hosts = await inputs.ssh_secrets(self.kube, namespace, spec)
-            except inputs.InvalidInput as exc:
-                raise ProviderError(str(exc), reason=exc.reason) from None
-            return ssh.Credentials(private_key=key, known_hosts=known_hosts)
-
-        return ssh.SSHProvider(
-            namespace=namespace,
-            pool=pool,
-            hosts=[ssh.Host(h.address, h.port) for h in spec.hosts],
-            user=spec.user,
-            credentials=credentials,
-        )
 
     async def close(self) -> None:
         for _, provider in self.providers.values():
