@@ -8,8 +8,9 @@ import subprocess
 import pytest
 
 from sprite_orchestrator.cli import demo
+from sprite_orchestrator.providers.local import LocalProvider
 from tests.conftest import NS, Clock, Cluster, eventually
-from tests.operator.test_dispatch import attach_argv, conditions, home
+from tests.operator.test_dispatch import attach_argv, conditions, events, home, received
 
 
 def git(repo: pathlib.Path, *args: str) -> str:
@@ -220,3 +221,74 @@ async def test_priority_goes_first(operator: Cluster, demo_repo: pathlib.Path) -
     assert "position" in waiting["message"]
     low_task, high_task = await operator.succeeded(low), await operator.succeeded(high)
     assert high_task["status"]["deliveredTime"] <= low_task["status"]["deliveredTime"]
+
+
+async def test_idle_reaping_never_takes_a_busy_worker(
+    operator: Cluster, demo_repo: pathlib.Path, clock: Clock
+) -> None:
+    await operator.pool(
+        "demo", demo_repo, scaling={"minIdle": 0, "maxWorkers": 1, "idleTimeoutSeconds": 1}
+    )
+    name = await operator.task("demo", "long work demo:sleep=4")
+    await operator.condition("agenttasks", name, "Delivered", status="True")
+
+    clock.advance(3600)  # far past the idle timeout, while the worker is busy
+    task = await operator.succeeded(name, timeout=40)
+
+    # a reaped worker would have ended the task WorkerLost
+    assert succeeded(task) == ("True", "AgentCompleted")
+    assert task["status"]["workerName"] == "demo-1"
+
+
+def hold_delivery(cluster: Cluster, worker: str = "demo-1") -> None:
+    """Make the worker's agent look as if it had just been restarted: a bound task waits
+    undelivered (the delivery reports AgentNotReady and is tried again)."""
+    status = home(cluster, worker) / ".sprite-orchestrator" / "status.json"
+    status.write_text('{"state":"starting","event":"OrchestratorReset"}\n')
+
+
+async def test_a_tmux_server_lost_before_delivery_retries_the_task_on_a_replacement(
+    operator: Cluster, demo_repo: pathlib.Path
+) -> None:
+    await operator.pool("demo", demo_repo, scaling={"minIdle": 1, "maxWorkers": 1})
+    old, _ = await operator.condition("workers", "demo-1", "Ready", status="True")
+    hold_delivery(operator)
+    name = await operator.task("demo", "retried once", retries=1)
+    await operator.condition("agenttasks", name, "Scheduled", status="True")
+    tmux = await attach_argv(operator)
+
+    subprocess.run([*tmux, "kill-server"], check=True)
+    task = await operator.succeeded(name, timeout=60)
+
+    assert succeeded(task) == ("True", "AgentCompleted")
+    assert task["status"]["attempts"] == 2
+    assert "WorkerLost" in await events(operator, name)
+    worker = await operator.get("workers", task["status"]["workerName"])
+    assert worker["metadata"]["uid"] != old["metadata"]["uid"]
+    assert received(operator, task["status"]["workerName"]) == [b"retried once"]
+
+
+async def test_a_machine_gone_under_a_delivered_task_fails_it_and_replaces_the_worker(
+    operator: Cluster, demo_repo: pathlib.Path
+) -> None:
+    await operator.pool("demo", demo_repo, scaling={"minIdle": 0, "maxWorkers": 1})
+    name = await operator.task("demo", "work demo:sleep=60", retries=3)
+    await operator.condition("agenttasks", name, "Delivered", status="True")
+    old = (await operator.get("workers", "demo-1"))["metadata"]["uid"]
+
+    machines = LocalProvider(operator.state_dir / "local" / NS / "demo")
+    await machines.destroy("demo-1")
+    task = await operator.succeeded(name, timeout=30)
+
+    assert succeeded(task) == ("False", "WorkerLost")  # delivered: never silently re-run
+    message = next(c["message"] for c in task["status"]["conditions"] if c["type"] == "Succeeded")
+    assert "worker demo-1 was lost" in message and "does not exist" in message
+
+    async def old_gone() -> bool:
+        return all(w["metadata"]["uid"] != old for w in await operator.kube.list("workers", NS))
+
+    await eventually(old_gone, timeout=30)
+    after = await operator.task("demo", "on the replacement")
+    task = await operator.succeeded(after, timeout=40)
+    assert succeeded(task) == ("True", "AgentCompleted")
+    assert (await operator.get("workers", task["status"]["workerName"]))["metadata"]["uid"] != old

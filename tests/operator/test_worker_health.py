@@ -8,16 +8,14 @@ import signal
 import subprocess
 
 from sprite_orchestrator.cli import demo
-from tests.conftest import Cluster, eventually
-from tests.operator.test_dispatch import attach_argv, conditions
+from tests.conftest import NS, Cluster, eventually
+from tests.operator.test_dispatch import _having, attach_argv, conditions, events
 
 
-def failing_repo(root: pathlib.Path) -> pathlib.Path:
+def repo_with_setup(root: pathlib.Path, script: str) -> pathlib.Path:
+    """A demo repo whose committed setup script is `script`."""
     repo = demo.make_repo(root)
-    script = repo / "scripts" / "dev-setup.sh"
-    script.write_text(
-        "#!/bin/bash\necho installing deps\necho 'mix: command not found' >&2\nexit 3\n"
-    )
+    (repo / "scripts" / "dev-setup.sh").write_text(script)
     env = {
         **os.environ,
         "GIT_AUTHOR_NAME": "t",
@@ -25,8 +23,13 @@ def failing_repo(root: pathlib.Path) -> pathlib.Path:
         "GIT_COMMITTER_NAME": "t",
         "GIT_COMMITTER_EMAIL": "t@t",
     }
-    subprocess.run(["git", "commit", "-qam", "break setup"], cwd=repo, env=env, check=True)
+    subprocess.run(["git", "commit", "-qam", "a new setup"], cwd=repo, env=env, check=True)
     return repo
+
+
+def failing_repo(root: pathlib.Path) -> pathlib.Path:
+    script = "#!/bin/bash\necho installing deps\necho 'mix: command not found' >&2\nexit 3\n"
+    return repo_with_setup(root, script)
 
 
 async def test_a_failing_setup_script_is_a_condition_with_its_output(
@@ -42,9 +45,13 @@ async def test_a_failing_setup_script_is_a_condition_with_its_output(
     assert provisioned["reason"] == "ProvisioningFailed"
     assert "setup" in provisioned["message"] and "mix: command not found" in provisioned["message"]
     assert conditions(worker)["Ready"][0] == "False"
-    task = await operator.get("agenttasks", name)
-    assert conditions(task)["Scheduled"] == ("False", "WaitingForWorker")
-    assert conditions(task)["Succeeded"][0] == "Unknown"
+
+    async def told() -> dict | None:  # the pool's next pass says why the task waits
+        task = await operator.get("agenttasks", name)
+        return task if conditions(task)["Scheduled"] == ("False", "WorkersFailing") else None
+
+    assert conditions(await eventually(told))["Succeeded"][0] == "Unknown"
+    assert "ProvisioningFailed" in await eventually(lambda: events(operator, "demo-1"))
 
 
 async def test_an_idle_worker_whose_agent_died_gets_a_new_one(
@@ -75,3 +82,49 @@ async def _agent_pid(cluster: Cluster) -> int:
 async def _has_new_agent(cluster: Cluster, old: int) -> bool:
     pid = await _agent_pid(cluster)
     return pid not in (0, old)
+
+
+async def test_a_hanging_setup_script_times_out(operator: Cluster, tmp_path: pathlib.Path) -> None:
+    repo = repo_with_setup(tmp_path / "slow", "#!/bin/bash\necho warming up\nsleep 600\n")
+    await operator.pool(
+        "demo", repo, scaling={"minIdle": 1, "maxWorkers": 1}, provisioning={"timeoutSeconds": 2}
+    )
+
+    _, provisioned = await operator.condition("workers", "demo-1", "Provisioned", status="False")
+
+    assert provisioned["reason"] == "ProvisioningTimedOut"
+    assert "longer than 2s (provisioning.timeoutSeconds)" in provisioned["message"]
+    assert "ProvisioningTimedOut" in await eventually(lambda: events(operator, "demo-1"))
+
+
+async def test_a_worker_failing_provisioning_n_times_is_replaced(
+    operator: Cluster, tmp_path: pathlib.Path
+) -> None:
+    await operator.pool("demo", failing_repo(tmp_path / "bad"), provisioning={"maxFailures": 2})
+    await operator.task("demo", "anything")
+
+    async def failed_once() -> dict | None:
+        worker = await operator.get("workers", "demo-1")
+        return worker if (worker.get("status") or {}).get("provisionFailures") == 1 else None
+
+    first = await eventually(failed_once)
+    assert "attempt 1 of 2 failed, retrying" in conditions_of(first)["Provisioned"]["message"]
+
+    async def replaced() -> dict | None:
+        for worker in await operator.kube.list("workers", NS):
+            if worker["metadata"]["uid"] != first["metadata"]["uid"]:
+                return worker
+        return None
+
+    fresh = await eventually(replaced, timeout=60)
+    assert fresh["metadata"]["name"].startswith("demo-")
+    reasons = await eventually(lambda: _having(events(operator, "demo-1"), {"WorkerReplaced"}))
+    assert reasons.count("ProvisioningFailed") >= 2
+    assert not any(  # the old machine went with its Worker
+        w["metadata"]["uid"] == first["metadata"]["uid"]
+        for w in await operator.kube.list("workers", NS)
+    )
+
+
+def conditions_of(body: dict) -> dict[str, dict]:
+    return {x["type"]: x for x in body["status"]["conditions"]}

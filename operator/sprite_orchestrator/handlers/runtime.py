@@ -46,6 +46,7 @@ class Runtime:
     retiring: set[asyncio.Task[None]] = dataclasses.field(default_factory=set)
     wakeups: dict[Key, asyncio.Event] = dataclasses.field(default_factory=dict)
     failures: dict[Key, int] = dataclasses.field(default_factory=dict)
+    retry_at: dict[Key, float] = dataclasses.field(default_factory=dict)  # the loop's clock
     # Wall-clock seconds for timestamps and deadlines kept in status (they outlive the
     # process, so not the loop's clock); tests move it forward. Sleeping uses the loop's clock.
     clock: Callable[[], float] = time.time
@@ -62,10 +63,18 @@ class Runtime:
         """Seconds to wait after another failure: 5, 10, 20, … up to 5 minutes."""
         count = self.failures.get(key, 0)
         self.failures[key] = count + 1
-        return float(min(300, 5 * 2**count))
+        delay = float(min(300, 5 * 2**count))
+        self.retry_at[key] = asyncio.get_running_loop().time() + delay
+        return delay
+
+    def backing_off(self, key: Key) -> float:
+        """Seconds left of the last backoff: a wake-up (our own status write) ends no backoff."""
+        due = self.retry_at.get(key)
+        return 0.0 if due is None else max(0.0, due - asyncio.get_running_loop().time())
 
     def succeeded(self, key: Key) -> None:
         self.failures.pop(key, None)
+        self.retry_at.pop(key, None)
 
     def provider_for(self, namespace: str, pool: str, spec: WorkerPoolSpec) -> Provider:
         """The provider of a pool's machines, kept while the pool's `spec.provider` stays.
@@ -115,4 +124,4 @@ class Runtime:
 
     def forget(self, key: Key) -> None:
         self.wakeups.pop(key, None)
-        self.failures.pop(key, None)
+        self.succeeded(key)

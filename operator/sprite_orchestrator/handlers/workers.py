@@ -39,7 +39,6 @@ from sprite_orchestrator.worker.remote import WorkerError
 
 logger = logging.getLogger(__name__)
 
-PROVISION_DEADLINE = 900.0
 RETRY_DELIVERY = ("AgentNotReady", "PromptCorrupted")  # nothing was claimed: try again
 HEARTBEAT = 30.0  # lastPollTime is refreshed at least this often, not on every poll
 
@@ -71,6 +70,9 @@ class _Worker:
         self.rt, self.namespace, self.name, self.pool, self.spec = rt, namespace, name, pool, spec
         self.session = naming.session_name(pool)
         self.key = (WORKERS, namespace, name)
+        # Provisioning backs off per pool: a replacement of a worker that kept failing
+        # starts where its predecessor's backoff was, so replacing never loops hot.
+        self.provisioning_key = ("provisioning", namespace, pool)
         self.started = 0.0  # loop time when provisioning began
 
     @property
@@ -81,10 +83,17 @@ class _Worker:
         status = st.load(WorkerStatus, worker)
         try:
             provisioned = c.is_true(status.conditions, c.PROVISIONED)
-            if not provisioned and not await self._provision(worker):
-                return self.rt.backoff(self.key)
+            if not provisioned:
+                waiting = self.rt.backing_off(self.provisioning_key)
+                if waiting > 0:
+                    return waiting
+                if not await self._provision(worker):
+                    return self.rt.backoff(self.provisioning_key)
             reading = await self._poll()
         except MachineNotFound as exc:
+            if status.task_ref is not None:
+                await self._machine_lost(status.task_ref.name, status.task_ref.uid, str(exc))
+                return 3600.0  # deleted: a new worker replaces it
             await self._set_provisioned("False", "MachineLost", str(exc))
             return self.rt.backoff(self.key)
         except ProviderError as exc:
@@ -111,14 +120,15 @@ class _Worker:
     # -- provisioning --------------------------------------------------------------------
 
     async def _provision(self, worker: Body) -> bool:
-        machine = await self.provider.create(self.name)
-        await self._set_provisioned(
-            "Unknown", "Provisioning", "provisioning the machine", machine=machine.id
-        )
         self.started = asyncio.get_running_loop().time()
+        deadline = self.spec.provisioning.timeout_seconds
         try:
+            machine = await self.provider.create(self.name)
+            await self._set_provisioned(
+                "Unknown", "Provisioning", "provisioning the machine", machine=machine.id
+            )
             plan = await inputs.provision_plan(self.rt.kube, self.namespace, self.pool, self.spec)
-            async with asyncio.timeout(PROVISION_DEADLINE):
+            async with asyncio.timeout(deadline):
                 result = await provisioning.provision(self.provider, self.name, plan)
         except inputs.InvalidInput as exc:
             return await self._provision_failed(worker, exc.reason, str(exc))
@@ -126,11 +136,14 @@ class _Worker:
             message = f"{exc}; last output:\n{exc.tail}"
             return await self._provision_failed(worker, "ProvisioningFailed", message)
         except TimeoutError:
-            message = f"provisioning took longer than {PROVISION_DEADLINE:.0f}s"
+            message = f"provisioning took longer than {deadline}s (provisioning.timeoutSeconds)"
             return await self._provision_failed(worker, "ProvisioningTimedOut", message)
+        except (WorkerError, ProviderError) as exc:
+            return await self._provision_failed(worker, exc.reason, str(exc))
         message = f"provisioned: {result.summary}"
         self._count_provisioning("succeeded")
         await self._set_provisioned("True", "Provisioned", message)
+        self.rt.succeeded(self.provisioning_key)
         events.info(worker, reason="Provisioned", message=f"{self.name} is provisioned")
         return True
 
@@ -139,13 +152,29 @@ class _Worker:
         self.rt.metrics.provisioned(self.namespace, self.pool, elapsed, result=result)
 
     async def _provision_failed(self, worker: Body, reason: str, message: str) -> bool:
+        """Say why, and back off; after provisioning.maxFailures in a row, replace the worker."""
         self._count_provisioning("failed")
-        await self._set_provisioned("False", reason, message)
-        events.warn(worker, reason=reason, message=message[-1024:])
+        failures = st.load(WorkerStatus, worker).provision_failures + 1
+        limit = self.spec.provisioning.max_failures
+        replace = failures >= limit
+        note = f"attempt {failures} of {limit} failed"
+        note += ", the worker is replaced" if replace else ", retrying with backoff"
+        message = f"{note}: {message}"
+        await self._set_provisioned("False", reason, message, failures=failures)
+        events.warn(worker, reason=reason, message=message)
+        if replace:
+            events.warn(worker, reason="WorkerReplaced", message=message)
+            await self.rt.kube.delete(WORKERS, self.namespace, self.name)
         return False
 
     async def _set_provisioned(
-        self, value: ConditionStatus, reason: str, message: str, *, machine: str | None = None
+        self,
+        value: ConditionStatus,
+        reason: str,
+        message: str,
+        *,
+        machine: str | None = None,
+        failures: int | None = None,
     ) -> None:
         def change(_: Body, s: WorkerStatus) -> WorkerStatus:
             conditions = c.upsert(
@@ -170,6 +199,8 @@ class _Worker:
             update: dict[str, object] = {"conditions": conditions}
             if machine is not None:
                 update["machine"] = machine
+            if failures is not None or value == "True":
+                update["provision_failures"] = failures or 0
             return s.model_copy(update=update)
 
         await st.update(self.rt.kube, WORKERS, self.namespace, self.name, WorkerStatus, change)
@@ -222,7 +253,7 @@ class _Worker:
         if stop is not None:
             await self._stop(task, *stop)
         elif reading.source == "session":
-            await self._lost(task, reading)
+            await self._lost(task, reading.detail)
         elif not task_states.is_delivered(task_status(task)):
             await self._deliver(task, reading)
         else:
@@ -236,12 +267,22 @@ class _Worker:
             body = await self._transition(name, task_states.failed, reason, message)
             events.warn(body, reason=reason, message=message)
 
-    async def _lost(self, task: Body, reading: readings.Reading) -> None:
-        """The worker's tmux server is gone under a task: retry or fail, replace the worker."""
+    async def _machine_lost(self, task_name: str, uid: str | None, detail: str) -> None:
+        """The machine is gone under a bound task: the task as on any loss, a new worker."""
+        with contextlib.suppress(NotFound):
+            task = await self.rt.kube.get(TASKS, self.namespace, task_name)
+            if task["metadata"].get("uid") == uid and not is_finished(task):
+                await self._lost(task, detail)
+                return
+        await self._set_provisioned("False", "MachineLost", detail)
+        await self.rt.kube.delete(WORKERS, self.namespace, self.name)
+
+    async def _lost(self, task: Body, detail: str) -> None:
+        """The worker's tmux server or machine is gone under a task: retry or fail, replace it."""
         name = task["metadata"]["name"]
         status = task_status(task)
         retries = int((task.get("spec") or {}).get("retries") or 0)
-        message = f"worker {self.name} was lost: {reading.detail}"
+        message = f"worker {self.name} was lost: {detail}"
         if not task_states.is_delivered(status) and status.attempts <= retries:
             body = await self._transition(name, task_states.requeued, message + "; retrying")
         else:

@@ -142,6 +142,18 @@ class SnapshotSpec(Model):
     interval_seconds: Annotated[int, Field(ge=60, le=86_400)] = 1800
 
 
+class ProvisioningSpec(Model):
+    """How long making a worker may take, and how often it may fail before it is replaced."""
+
+    timeout_seconds: Annotated[int, Field(ge=1, le=86_400)] = Field(
+        default=900, description="One provisioning attempt longer than this fails (timed out)."
+    )
+    max_failures: Annotated[int, Field(ge=1, le=100)] = Field(
+        default=3,
+        description="Attempts failing in a row before the worker is deleted and replaced.",
+    )
+
+
 class WorkerPoolSpec(Model):
     """A pool of workers for one repo."""
 
@@ -151,6 +163,9 @@ class WorkerPoolSpec(Model):
     scaling: ScalingSpec = Field(default_factory=ScalingSpec, json_schema_extra=FILLED)
     poll_interval_seconds: Annotated[int, Field(ge=1, le=3600)] = 5
     snapshot: SnapshotSpec = Field(default_factory=SnapshotSpec, json_schema_extra=FILLED)
+    provisioning: ProvisioningSpec = Field(
+        default_factory=ProvisioningSpec, json_schema_extra=FILLED
+    )
 
 
 class WorkerPoolStatus(Model):

@@ -30,6 +30,9 @@ class WorkerStatus(Model):
         default=None, description="The provider's id or address of the machine."
     )
     last_poll_time: Timestamp | None = None
+    provision_failures: Annotated[int, Field(ge=0)] = Field(
+        default=0, description="Provisioning attempts failed in a row (0 once provisioned)."
+    )
     bound_time: Timestamp | None = None
     idle_since_time: Timestamp | None = None
     observed_generation: Annotated[int, Field(ge=0)] | None = None
