@@ -133,6 +133,25 @@ class Kube:
         )
         return created
 
+    async def create_other(
+        self, group_version: str, plural: str, namespace: str | None, body: Body
+    ) -> None:
+        """Create an object of another API group (kopf's peering), namespaced or not."""
+        group, version = group_version.split("/")
+        if namespace is None:
+            await self._call(
+                self._custom.create_cluster_custom_object, group, version, plural, body
+            )
+        else:
+            await self._call(
+                self._custom.create_namespaced_custom_object,
+                group,
+                version,
+                namespace,
+                plural,
+                body,
+            )
+
     async def patch(self, plural: str, namespace: str, name: str, patch: Body) -> Body:
         """A merge patch of the main resource (metadata, never spec of a user's object)."""
         patched: Body = await self._call(

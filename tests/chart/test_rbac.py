@@ -22,6 +22,10 @@ OPERATOR = {
 }
 KOPF_CRDS = {("apiextensions.k8s.io", "customresourcedefinitions"): {"list", "watch"}}
 KOPF_NAMESPACES = {("", "namespaces"): {"list", "watch"}}
+# tests/operator/test_high_availability.py shows these are what two peered replicas use.
+PEERING_VERBS = {"list", "watch", "create", "patch"}
+CLUSTER_PEERING = {("kopf.dev", "clusterkopfpeerings"): PEERING_VERBS}
+NAMESPACE_PEERING = {("kopf.dev", "kopfpeerings"): PEERING_VERBS}
 
 
 def permissions(role: dict) -> dict[tuple[str, str], set[str]]:
@@ -47,7 +51,7 @@ def test_cluster_wide_the_cluster_role_holds_exactly_what_the_operator_uses() ->
     objs = objects()
     role = one(objs, "ClusterRole")
 
-    assert permissions(role) == {**OPERATOR, **KOPF_CRDS}
+    assert permissions(role) == {**OPERATOR, **KOPF_CRDS, **CLUSTER_PEERING}
     assert bound_to_the_operator(one(objs, "ClusterRoleBinding"), role)
     assert [o for o in objs if o["kind"] in ("Role", "RoleBinding")] == []
 
@@ -62,8 +66,14 @@ def test_namespaced_each_namespace_gets_a_role_and_kopf_reads_crds_and_namespace
     assert bound_to_the_operator(one(objs, "ClusterRoleBinding"), framework)
     assert sorted(r["metadata"]["namespace"] for r in roles) == ["team-a", "team-b"]
     for role in roles:
-        assert permissions(role) == OPERATOR
+        assert permissions(role) == {**OPERATOR, **NAMESPACE_PEERING}
         assert bound_to_the_operator(bindings[role["metadata"]["namespace"]], role)
+
+
+def test_standalone_no_peering_permissions() -> None:
+    role = one(objects({"peering": {"enabled": False}}), "ClusterRole")
+
+    assert permissions(role) == {**OPERATOR, **KOPF_CRDS}
 
 
 def test_no_wildcards_and_secrets_are_never_listed() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from helm_python import HelmValuesError, lint
+from helm_python import HelmRenderError, HelmValuesError, lint
 
 from sprite_orchestrator import __version__
 from tests.chart.charting import CHART, FULLNAME, NAMESPACE, chart, container, kinds, objects, one
@@ -86,6 +86,7 @@ def test_the_operator_runs_with_liveness_and_metrics_ports() -> None:
         "--liveness=http://0.0.0.0:8080/healthz",
         "--metrics-port=8081",
         "--state-dir=/var/lib/sprite-orchestrator",
+        f"--peering={FULLNAME}",
     ]
     assert {p["name"]: p["containerPort"] for p in c["ports"]} == {"health": 8080, "metrics": 8081}
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
@@ -103,23 +104,41 @@ def test_the_default_image_is_the_one_make_image_builds_at_the_packages_version(
     assert chart().metadata["appVersion"] == __version__
 
 
-def test_one_replica_replaced_not_rolled() -> None:
-    deployment = one(objects(), "Deployment")
+def test_peered_replicas_roll_and_are_named_by_their_pod() -> None:
+    objs = objects({"replicaCount": 3, "peering": {"name": "ops-peering"}})
+    deployment = one(objs, "Deployment")
+
+    assert deployment["spec"]["replicas"] == 3
+    assert deployment["spec"]["strategy"] == {"type": "RollingUpdate"}
+    assert "--peering=ops-peering" in container(objs)["args"]
+    pod_id = next(e for e in container(objs)["env"] if e["name"] == "POD_ID")
+    assert pod_id["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+
+
+def test_standalone_is_one_replica_replaced_not_rolled() -> None:
+    objs = objects({"peering": {"enabled": False}})
+    deployment = one(objs, "Deployment")
 
     assert deployment["spec"]["replicas"] == 1
     assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    assert not [a for a in container(objs)["args"] if a.startswith("--peering")]
+
+
+def test_two_standalone_replicas_are_refused() -> None:
+    with pytest.raises(HelmRenderError, match=r"replicaCount > 1 needs peering\.enabled"):
+        render_chart({"replicaCount": 2, "peering": {"enabled": False}})
 
 
 @pytest.mark.parametrize(
     "values",
     [
-        {"replicaCount": 2},  # two operators would both act: no peering yet
+        {"peering": {"name": "Not_A_Name"}},
         {"watchNamespaces": ["Not_A_Namespace"]},
         {"metrics": {"port": 0}},
         {"image": {"pullPolicy": "Sometimes"}},
         {"typo": True},
     ],
-    ids=["two-replicas", "bad-namespace", "bad-port", "bad-pull-policy", "unknown-key"],
+    ids=["bad-peering-name", "bad-namespace", "bad-port", "bad-pull-policy", "unknown-key"],
 )
 def test_the_values_schema_rejects(values: dict) -> None:
     with pytest.raises(HelmValuesError):

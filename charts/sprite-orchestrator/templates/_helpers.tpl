@@ -75,6 +75,19 @@ same list from a real run). Shared by the ClusterRole (all namespaces) and each 
   verbs: [create]
 {{- end }}
 
+{{/* The kopf peering object the replicas share. */}}
+{{- define "sprite-orchestrator.peeringName" -}}
+{{- .Values.peering.name | default (include "sprite-orchestrator.fullname" .) -}}
+{{- end }}
+
+{{/* Peering: the operator creates its peering object, kopf watches it and patches its own
+entry into the status. The argument is the resource: clusterkopfpeerings or kopfpeerings. */}}
+{{- define "sprite-orchestrator.peeringRules" -}}
+- apiGroups: [kopf.dev]
+  resources: [{{ . }}]
+  verbs: [list, watch, create, patch]
+{{- end }}
+
 {{/* kopf's own view of the cluster: it watches CRDs to notice ours come and go. */}}
 {{- define "sprite-orchestrator.frameworkRules" -}}
 - apiGroups: [apiextensions.k8s.io]

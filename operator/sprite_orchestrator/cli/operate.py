@@ -7,6 +7,7 @@ import pathlib
 import signal
 from typing import Annotated
 
+import kopf
 import typer
 
 from sprite_orchestrator.cli.app import app
@@ -35,10 +36,31 @@ def operator(
         str, typer.Option("--metrics-host", help="Address for the metrics port.")
     ] = "0.0.0.0",  # noqa: S104
     kubeconfig: Kubeconfig = None,
+    peering: Annotated[
+        str | None,
+        typer.Option(
+            "--peering",
+            help="Peer with other replicas through this kopf peering object: one acts at a time.",
+        ),
+    ] = None,
+    priority: Annotated[
+        int | None,
+        typer.Option("--priority", help="Peering priority: the highest acts (default: random)."),
+    ] = None,
 ) -> None:
     """Run the operator until SIGINT/SIGTERM."""
+    kopf.configure()  # INFO to stderr, as `kopf run` logs: handlers, peering pauses, errors
     asyncio.run(
-        _operate(namespace or [], state_dir, liveness, kubeconfig, metrics_port, metrics_host)
+        _operate(
+            namespace or [],
+            state_dir,
+            liveness,
+            kubeconfig,
+            metrics_port,
+            metrics_host,
+            peering=peering,
+            priority=priority,
+        )
     )
 
 
@@ -49,6 +71,9 @@ async def _operate(
     kubeconfig: str | None,
     metrics_port: int | None,
     metrics_host: str,
+    *,
+    peering: str | None,
+    priority: int | None,
 ) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -62,4 +87,6 @@ async def _operate(
         liveness_endpoint=liveness,
         metrics_port=metrics_port,
         metrics_host=metrics_host,
+        peering=peering,
+        priority=priority,
     )

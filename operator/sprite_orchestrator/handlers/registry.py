@@ -11,7 +11,7 @@ from sprite_orchestrator import GROUP, VERSION
 from sprite_orchestrator.handlers import pools, tasks, workers
 from sprite_orchestrator.handlers.objects import POOLS, TASKS, WORKERS
 from sprite_orchestrator.handlers.runtime import Runtime
-from sprite_orchestrator.kube import NotFound
+from sprite_orchestrator.kube import NotFound, configuration
 
 logger = logging.getLogger(__name__)
 
@@ -49,15 +49,40 @@ async def _loop(
         await rt.sleep(key, delay, stopped)
 
 
-def make_registry(*, server: str | None = None) -> kopf.OperatorRegistry:
+def _from_kubeconfig(path: str, settings: kopf.OperatorSettings) -> kopf.ConnectionInfo:
+    """kopf's credentials from one kubeconfig file, read afresh (tokens may have rotated)."""
+    config = configuration(kubeconfig=path)
+    header = config.get_api_key_with_prefix("BearerToken") or config.get_api_key_with_prefix(
+        "authorization"
+    )
+    scheme, _, token = (header or "").rpartition(" ")
+    return kopf.ConnectionInfo(
+        server=config.host,
+        ca_path=config.ssl_ca_cert,
+        insecure=not config.verify_ssl,
+        username=config.username or None,
+        password=config.password or None,
+        scheme=scheme or None,
+        token=token or None,
+        certificate_path=config.cert_file,
+        private_key_path=config.key_file,
+        trust_env=settings.networking.trust_env,
+    )
+
+
+def make_registry(
+    *, server: str | None = None, kubeconfig: str | None = None
+) -> kopf.OperatorRegistry:
     """All handlers in a fresh registry (tests run several operators side by side)."""
     registry = kopf.OperatorRegistry()
 
     @kopf.on.login(registry=registry)
-    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    def login(*, settings: kopf.OperatorSettings, **kwargs: Any) -> kopf.ConnectionInfo | None:
         if server is not None:
             return kopf.ConnectionInfo(server=server, default_namespace="default")
-        return kopf.login_via_client(**kwargs)
+        if kubeconfig is not None:  # `--kubeconfig`, not kopf's own search (in-cluster first)
+            return _from_kubeconfig(kubeconfig, settings)
+        return kopf.login_via_client(settings=settings, **kwargs)
 
     @kopf.daemon(GROUP, VERSION, POOLS, cancellation_timeout=10.0, registry=registry)
     async def pool_daemon(

@@ -12,6 +12,7 @@ from typing import Any
 
 import kopf
 
+from sprite_orchestrator.handlers import peering as peers
 from sprite_orchestrator.handlers.registry import make_registry, make_settings
 from sprite_orchestrator.handlers.runtime import Runtime
 from sprite_orchestrator.kube import Kube, configuration
@@ -49,8 +50,13 @@ async def run(
     clock: Callable[[], float] = time.time,
     metrics_port: int | None = None,
     metrics_host: str = "0.0.0.0",  # noqa: S104 (inside a pod, the Service picks the port)
+    peering: str | None = None,
+    priority: int | None = None,
 ) -> None:
     """Run until `stop_flag` is set; tasks that existed before are left alone.
+
+    With `peering` (an object name), replicas of the operator peer there and only one acts
+    (see handlers/peering.py); without it the operator runs standalone.
 
     `also_ignore` names tasks born later that are not the operator's, such as the
     connections of an API emulator in the same loop, so stopping does not wait for them.
@@ -58,10 +64,14 @@ async def run(
     ignored = _Ignored(frozenset(asyncio.all_tasks()), also_ignore)
     kube = Kube(configuration(server=server, kubeconfig=kubeconfig))
     runtime = Runtime(kube=kube, state_dir=state_dir, clock=clock)
+    settings = make_settings()
     try:
+        if peering is not None:
+            peers.configure(settings, name=peering, clusterwide=not namespaces, priority=priority)
+            await peers.ensure(kube, peering, namespaces)
         tasks = await kopf.spawn_tasks(
-            registry=make_registry(server=server),
-            settings=make_settings(),
+            registry=make_registry(server=server, kubeconfig=kubeconfig),
+            settings=settings,
             clusterwide=not namespaces,
             namespaces=namespaces,
             stop_flag=stop_flag,

@@ -138,9 +138,49 @@ def crd(kind: Kind) -> Schema:
     }
 
 
+PEERING_GROUP, PEERING_VERSION = "kopf.dev", "v1"
+
+
+def peering_crd(kind: str, plural: str, *, scope: str) -> Schema:
+    """One of kopf's peering kinds: operator replicas announce themselves in its status and
+    only the one of the highest priority acts (see handlers/peering.py)."""
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.{PEERING_GROUP}"},
+        "spec": {
+            "group": PEERING_GROUP,
+            "scope": scope,
+            "names": {"kind": kind, "plural": plural, "singular": kind.lower()},
+            "versions": [
+                {
+                    "name": PEERING_VERSION,
+                    "served": True,
+                    "storage": True,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "properties": {
+                                "status": {
+                                    "type": "object",
+                                    "x-kubernetes-preserve-unknown-fields": True,
+                                }
+                            },
+                        }
+                    },
+                }
+            ],
+        },
+    }
+
+
 def all_crds() -> list[Schema]:
-    """Every CRD of the operator, in a stable order."""
-    return [crd(kind) for kind in KINDS]
+    """Every CRD the operator needs, in a stable order: its own kinds, then kopf's peering."""
+    return [
+        *(crd(kind) for kind in KINDS),
+        peering_crd("ClusterKopfPeering", "clusterkopfpeerings", scope="Cluster"),
+        peering_crd("KopfPeering", "kopfpeerings", scope="Namespaced"),
+    ]
 
 
 class _Dumper(yaml.SafeDumper):
