@@ -34,8 +34,10 @@ crds: install
 	$(BIN)/orchestrator crds --output crds
 	cp crds/*.yaml charts/sprite-orchestrator/crds/
 
+# A kind cluster: build and load the image, install the chart, run a task, delete the cluster.
+# Skips with a message where Docker, kind or kubectl is missing.
 e2e: install
-	$(BIN)/pytest -q -m e2e tests/e2e
+	$(BIN)/pytest -q -rs -m e2e --timeout=2400 tests/e2e
 
 bench: install
 	$(BIN)/python -m bench

@@ -55,6 +55,17 @@ def test_the_prometheus_rule_is_the_plain_rule_file() -> None:
     assert rule["spec"] == yaml.safe_load(RULES.read_text())
 
 
+def test_the_runbook_base_url_is_a_value() -> None:
+    base = "https://wiki.example/ops/sprite-orchestrator#"
+    metrics = {"prometheusRule": {"enabled": True, "runbookBaseUrl": base}}
+    rule = one(objects({"metrics": metrics}), "PrometheusRule")
+
+    alerts = [r for group in rule["spec"]["groups"] for r in group["rules"]]
+    assert len(alerts) == len(yaml.safe_load(RULES.read_text())["groups"][0]["rules"])
+    for alert in alerts:
+        assert alert["annotations"]["runbook_url"] == base + alert["alert"].lower()
+
+
 def test_the_service_monitor_scrapes_the_metrics_port_and_keeps_our_namespace_label() -> None:
     objs = objects({"metrics": EVERYTHING["metrics"]})
     monitor, service = one(objs, "ServiceMonitor"), one(objs, "Service")
@@ -133,12 +144,20 @@ def test_two_standalone_replicas_are_refused() -> None:
     "values",
     [
         {"peering": {"name": "Not_A_Name"}},
+        {"metrics": {"prometheusRule": {"runbookBaseUrl": "see the wiki"}}},
         {"watchNamespaces": ["Not_A_Namespace"]},
         {"metrics": {"port": 0}},
         {"image": {"pullPolicy": "Sometimes"}},
         {"typo": True},
     ],
-    ids=["bad-peering-name", "bad-namespace", "bad-port", "bad-pull-policy", "unknown-key"],
+    ids=[
+        "bad-peering-name",
+        "bad-runbook-url",
+        "bad-namespace",
+        "bad-port",
+        "bad-pull-policy",
+        "unknown-key",
+    ],
 )
 def test_the_values_schema_rejects(values: dict) -> None:
     with pytest.raises(HelmValuesError):
