@@ -8,6 +8,7 @@ import subprocess
 import pytest
 
 from sprite_orchestrator.cli import demo
+from sprite_orchestrator.handlers.runtime import parse_iso
 from sprite_orchestrator.providers.local import LocalProvider
 from tests.conftest import NS, Clock, Cluster, eventually
 from tests.operator.test_dispatch import attach_argv, conditions, events, home, received
@@ -292,3 +293,34 @@ async def test_a_machine_gone_under_a_delivered_task_fails_it_and_replaces_the_w
     task = await operator.succeeded(after, timeout=40)
     assert succeeded(task) == ("True", "AgentCompleted")
     assert (await operator.get("workers", task["status"]["workerName"]))["metadata"]["uid"] != old
+
+
+async def test_a_workers_idle_clock_restarts_when_it_is_bound(
+    operator: Cluster, demo_repo: pathlib.Path, clock: Clock
+) -> None:
+    await operator.pool("demo", demo_repo, scaling={"minIdle": 1, "maxWorkers": 1})
+    await operator.succeeded(await operator.task("demo", "first"))
+    idle_since = await eventually(lambda: _idle_since(operator))
+
+    clock.advance(600)
+    name = await operator.task("demo", "second demo:sleep=2")
+    await operator.condition("agenttasks", name, "Delivered", status="True")
+    busy = await operator.get("workers", "demo-1")
+    pool = await eventually(lambda: _counted(operator, busy=1))
+    await operator.succeeded(name)
+
+    assert busy["status"].get("idleSinceTime") is None  # bound: not idle at all
+    assert (pool["status"]["replicas"], pool["status"]["readyReplicas"]) == (1, 0)
+    again = await eventually(lambda: _idle_since(operator, after=idle_since))
+    assert parse_iso(again) - parse_iso(idle_since) >= 600  # counted from the second release
+
+
+async def _idle_since(cluster: Cluster, after: str | None = None) -> str | None:
+    status = (await cluster.get("workers", "demo-1")).get("status") or {}
+    since = status.get("idleSinceTime")
+    return since if since and since != after and not status.get("taskRef") else None
+
+
+async def _counted(cluster: Cluster, *, busy: int) -> dict | None:
+    pool = await cluster.get("workerpools", "demo")
+    return pool if (pool.get("status") or {}).get("busyReplicas") == busy else None
