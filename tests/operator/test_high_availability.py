@@ -7,61 +7,19 @@ against the emulated API served here, with one state directory (the same Local m
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import pathlib
 import signal
 import subprocess
-import sys
-from collections.abc import AsyncIterator, Callable
 
 import aiohttp
-import pytest
 
-from sprite_orchestrator import embedded
-from sprite_orchestrator.kube import Kube, configuration
 from tests.chart.charting import objects, one
 from tests.chart.test_rbac_from_a_run import ME, Permission, granted, permission
-from tests.conftest import Cluster, _destroy_machines, eventually
+from tests.conftest import Cluster, eventually
+from tests.operator.conftest import PEERING, Start
 from tests.operator.test_dispatch import received
 
-PEERING = "sprite-orchestrator"
 RESUMED = "Resuming operations after the pause"  # kopf's words when a replica starts acting
-Start = Callable[[str, int], subprocess.Popen[bytes]]
-
-
-@pytest.fixture
-async def api(tmp_path: pathlib.Path) -> AsyncIterator[Cluster]:
-    """The emulated API alone, with a kubeconfig for operators in other processes."""
-    state = tmp_path / "workers"
-    async with embedded.api(kubeconfig=tmp_path / "kubeconfig") as (emulator, url):
-        kube = Kube(configuration(server=url))
-        try:
-            yield Cluster(emulator=emulator, url=url, kube=kube, state_dir=state)
-        finally:
-            kube.close()
-            await _destroy_machines(state)
-
-
-@pytest.fixture
-def start(tmp_path: pathlib.Path, api: Cluster) -> AsyncIterator[Start]:
-    """Start `orchestrator operator` replicas; all are killed after the test."""
-    started: list[subprocess.Popen[bytes]] = []
-
-    def run(name: str, priority: int) -> subprocess.Popen[bytes]:
-        argv = [sys.executable, "-m", "sprite_orchestrator.cli", "operator"]
-        argv += ["--kubeconfig", str(tmp_path / "kubeconfig"), "--state-dir", str(api.state_dir)]
-        argv += ["--peering", PEERING, "--priority", str(priority)]
-        log = (tmp_path / f"{name}.log").open("wb")
-        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=os.environ)
-        started.append(proc)
-        return proc
-
-    yield run
-    for proc in started:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        proc.wait()
 
 
 async def peers(cluster: Cluster) -> dict[str, dict]:

@@ -9,6 +9,7 @@ import subprocess
 
 from sprite_orchestrator.cli import demo
 from tests.conftest import NS, Cluster, eventually
+from tests.operator.conftest import Start
 from tests.operator.test_dispatch import _having, attach_argv, conditions, events
 
 
@@ -103,11 +104,7 @@ async def test_a_worker_failing_provisioning_n_times_is_replaced(
     await operator.pool("demo", failing_repo(tmp_path / "bad"), provisioning={"maxFailures": 2})
     await operator.task("demo", "anything")
 
-    async def failed_once() -> dict | None:
-        worker = await operator.get("workers", "demo-1")
-        return worker if (worker.get("status") or {}).get("provisionFailures") == 1 else None
-
-    first = await eventually(failed_once)
+    first = await eventually(lambda: _failed(operator, 1))
     assert "attempt 1 of 2 failed, retrying" in conditions_of(first)["Provisioned"]["message"]
 
     async def replaced() -> dict | None:
@@ -128,3 +125,32 @@ async def test_a_worker_failing_provisioning_n_times_is_replaced(
 
 def conditions_of(body: dict) -> dict[str, dict]:
     return {x["type"]: x for x in body["status"]["conditions"]}
+
+
+async def test_the_failure_count_survives_an_operator_crash(
+    api: Cluster, start: Start, tmp_path: pathlib.Path
+) -> None:
+    attempts = tmp_path / "attempts"
+    script = f"#!/bin/bash\necho attempt >> {attempts}\necho 'broken' >&2\nexit 3\n"
+    await api.pool("demo", repo_with_setup(tmp_path / "bad", script))  # maxFailures: 3
+    await api.task("demo", "anything")
+    first = start("first", 100)
+    old = await eventually(lambda: _failed(api, 1), timeout=60)
+
+    first.kill()  # a crash: the count is all the next operator knows
+    first.wait()
+    start("second", 200)  # above the dead one, whose peering entry lingers for a minute
+
+    async def replaced() -> dict | None:
+        for worker in await api.kube.list("workers", NS):
+            if worker["metadata"]["uid"] != old["metadata"]["uid"]:
+                return worker
+        return None
+
+    await eventually(replaced, timeout=90)
+    assert attempts.read_text().count("attempt") == 3  # one before the crash, two after
+
+
+async def _failed(cluster: Cluster, count: int) -> dict | None:
+    worker = await cluster.get("workers", "demo-1")
+    return worker if (worker.get("status") or {}).get("provisionFailures") == count else None
