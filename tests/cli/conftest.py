@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import pathlib
@@ -10,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -72,17 +74,18 @@ def eventually(probe: Callable[[], Any], *, timeout: float = 60.0) -> Any:
     raise AssertionError(f"not reached within {timeout}s; last seen: {last!r}")
 
 
-@pytest.fixture
-def dev(tmp_path: pathlib.Path) -> Iterator[Dev]:
-    root = tmp_path / "state"
+@contextlib.contextmanager
+def running(root: pathlib.Path, *extra: str) -> Iterator[Dev]:
+    """`orchestrator dev --state-dir ROOT EXTRA…` until the block ends; its machines destroyed."""
+    handle = Dev(root)
     proc = subprocess.Popen(
-        [*CLI, "dev", "--port", "0", "--state-dir", str(root)],
+        [*CLI, "dev", "--port", "0", "--state-dir", str(root), *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        env=handle.env,
     )
-    handle = Dev(root)
     try:
         assert proc.stdout is not None
         for line in proc.stdout:  # the banner is printed once the operator is ready
@@ -91,11 +94,19 @@ def dev(tmp_path: pathlib.Path) -> Iterator[Dev]:
         else:
             pytest.fail(f"orchestrator dev exited with {proc.wait()}")
         assert handle.kubeconfig.exists()
+        # Keep reading what it prints, so a full pipe never stops it.
+        threading.Thread(target=proc.stdout.read, daemon=True).start()
         yield handle
     finally:
         os.killpg(proc.pid, signal.SIGKILL)  # kopf traps SIGTERM: bound it hard
         proc.wait()
         asyncio.run(_destroy(root / "workers"))
+
+
+@pytest.fixture
+def dev(tmp_path: pathlib.Path) -> Iterator[Dev]:
+    with running(tmp_path / "state") as handle:
+        yield handle
 
 
 async def _destroy(state: pathlib.Path) -> None:

@@ -34,6 +34,7 @@ def test_status_workers_pools_follow_a_waiting_task_and_a_human_answer(
 
     table = dev.cli("status")
     assert table.returncode == 0, table.stderr
+    assert "\x1b[" not in table.stdout  # no colour into a pipe
     lines = rows(table.stdout)
     assert lines[0] == ["NAME", "POOL", "WORKER", "AGENT", "SUCCEEDED", "REASON", "QUEUE", "AGE"]
     assert lines[1][:7] == [asking, "demo", "demo-1", "agent:running", "Unknown", "NeedsInput", "-"]
