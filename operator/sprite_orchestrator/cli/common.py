@@ -74,6 +74,9 @@ def run(target: Target, work: Coroutine[Any, Any, T]) -> T:
     """Run a command's coroutine; an API that cannot be reached or refuses is one line."""
     try:
         return asyncio.run(work)
+    except KeyboardInterrupt:
+        errors.print("interrupted: what was asked of the cluster goes on (orchestrator status)")
+        raise typer.Exit(130) from None
     except (urllib3.exceptions.HTTPError, ConnectionError) as exc:
         fail(
             f"cannot reach the Kubernetes API at {target.kube.server} ({_cause(exc)}). "

@@ -168,7 +168,7 @@ def _how_to_watch(body: Body, worker: str, repo: str) -> None:
         f"watch it: orchestrator attach {worker}   "
         f"(tmux session {naming.session_name(repo)}, window 1 is the agent)"
     )
-    console.print(f"status:   kubectl get at {body['metadata']['name']} -w")
+    console.print(f"status:   orchestrator status {body['metadata']['name']}")
 
 
 def _outcome(name: str, status: str, reason: str) -> int:

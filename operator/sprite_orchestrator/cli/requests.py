@@ -23,6 +23,7 @@ from sprite_orchestrator.cli.common import (
     run,
 )
 from sprite_orchestrator.handlers.objects import DRAIN, POOLS, RESET, WORKERS
+from sprite_orchestrator.kube import Body
 
 
 @app.command()
@@ -35,11 +36,12 @@ def reset(
     """Re-provision a worker on a fresh machine; a task on it stops, its work saved first."""
     target = connect(kubeconfig, context, namespace)
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    task = run(target, _annotate(target, WORKERS, worker, RESET, now))
+    body = run(target, _annotate(target, WORKERS, worker, RESET, now))
     console.print(f"worker/{worker} reset requested ({RESET}={now})")
+    task = ((body.get("status") or {}).get("taskRef") or {}).get("name")
     if task:
         console.print(f"its task {task} stops; its work goes to wip/{task}")
-    console.print(f"follow it: orchestrator workers --repo {worker.rsplit('-', 1)[0]}")
+    console.print(f"follow it: orchestrator workers --repo {body['spec']['pool']}")
 
 
 @app.command()
@@ -62,10 +64,9 @@ def drain(
         )
 
 
-async def _annotate(target: Target, plural: str, name: str, key: str, value: str | None) -> str:
-    """Set (or remove) the annotation; returns the worker's task, if one is bound."""
+async def _annotate(target: Target, plural: str, name: str, key: str, value: str | None) -> Body:
+    """Set (or remove) the annotation; returns the object as it was."""
     body = await reading.get(target, plural, name)
     patch = {"metadata": {"annotations": {key: value}}}
     await target.kube.patch(plural, target.namespace, name, patch)
-    ref = (body.get("status") or {}).get("taskRef") or {}
-    return str(ref.get("name") or "")
+    return body
