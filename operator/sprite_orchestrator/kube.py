@@ -217,6 +217,11 @@ class Kube:
         with contextlib.suppress(Conflict):
             await self._call(self._core.create_namespaced_secret, namespace, body)
 
+    async def events(self, namespace: str) -> Any:
+        """The namespace's core/v1 Events (what kopf posts), as plain JSON: `{"items": [...]}`."""
+        found = await self._call(self._core.list_namespaced_event, namespace)
+        return self.client.sanitize_for_serialization(found)  # type: ignore[no-untyped-call]
+
     async def config_map(self, namespace: str, name: str) -> dict[str, str]:
         cm = await self._call(self._core.read_namespaced_config_map, name, namespace)
         return dict(cm.data or {})

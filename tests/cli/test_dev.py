@@ -6,70 +6,14 @@ import asyncio
 import os
 import pathlib
 import shutil
-import signal
 import subprocess
-import sys
 import textwrap
-from collections.abc import Iterator
 
 import pytest
 import yaml
 
 from sprite_orchestrator.cli import demo
-from sprite_orchestrator.providers.local import LocalProvider
-
-CLI = [sys.executable, "-m", "sprite_orchestrator.cli"]
-
-
-class Dev:
-    """A running `orchestrator dev` process and how to talk to it."""
-
-    def __init__(self, root: pathlib.Path) -> None:
-        self.root = root
-        self.kubeconfig = root / "kubeconfig"
-        self.env = {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
-        self.env.pop("ANTHROPIC_API_KEY", None)
-
-    def run(self, argv: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            argv, env=self.env, capture_output=True, text=True, timeout=90, **kwargs
-        )
-
-    def kubectl(self, *args: str, **kwargs) -> subprocess.CompletedProcess[str]:
-        return self.run(["kubectl", *args], **kwargs)
-
-
-@pytest.fixture
-def dev(tmp_path: pathlib.Path) -> Iterator[Dev]:
-    root = tmp_path / "state"
-    proc = subprocess.Popen(
-        [*CLI, "dev", "--port", "0", "--state-dir", str(root)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    handle = Dev(root)
-    try:
-        assert proc.stdout is not None
-        for line in proc.stdout:  # the banner is printed once the operator is ready
-            if "KUBECONFIG=" in line:
-                break
-        else:
-            pytest.fail(f"orchestrator dev exited with {proc.wait()}")
-        assert handle.kubeconfig.exists()
-        yield handle
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # kopf traps SIGTERM: bound it hard
-        proc.wait()
-        asyncio.run(_destroy(root / "workers"))
-
-
-async def _destroy(state: pathlib.Path) -> None:
-    for pool_dir in (state / "local").glob("*/*"):
-        provider = LocalProvider(pool_dir)
-        for machine in await provider.list():
-            await provider.destroy(machine.name)
+from tests.cli.conftest import CLI, Dev, apply
 
 
 def test_dev_writes_a_private_kubeconfig(dev: Dev) -> None:
@@ -83,7 +27,7 @@ def test_dispatch_wait_follows_a_task_to_success(dev: Dev, tmp_path: pathlib.Pat
     pool = demo.pool_body(repo, claude=False)
     manifest = tmp_path / "pool.yaml"
     manifest.write_text(yaml.safe_dump(pool))
-    assert _apply(dev, manifest)
+    assert apply(dev, manifest)
 
     result = dev.run([*CLI, "dispatch", "--repo", "demo", "--command", "say hello", "--wait"])
 
@@ -185,7 +129,7 @@ def test_attach_prints_the_tmux_command_of_a_task_s_worker(
     manifest.write_text(yaml.safe_dump(demo.pool_body(repo, claude=False)))
     created = dev.run(
         [*CLI, "dispatch", "--repo", "demo", "--command", "x", "--wait"]
-        if _apply(dev, manifest)
+        if apply(dev, manifest)
         else ["false"]
     )
     task = next(w for w in created.stdout.split() if w.startswith("agenttask/")).split("/")[1]
@@ -203,23 +147,11 @@ def test_attach_prints_the_tmux_command_of_a_task_s_worker(
     assert missing.returncode == 2 and "no Worker or AgentTask named 'nope'" in missing.stderr
 
 
-def _apply(dev: Dev, manifest: pathlib.Path) -> bool:
-    """Create the pool: with kubectl where present, else through the API client."""
-    if shutil.which("kubectl"):
-        return dev.kubectl("apply", "-f", str(manifest)).returncode == 0
-    from sprite_orchestrator.kube import Kube, configuration
-
-    body = yaml.safe_load(manifest.read_text())
-    kube = Kube(configuration(kubeconfig=str(dev.kubeconfig)))
-    asyncio.run(kube.create("workerpools", "default", body))
-    return True
-
-
 def test_cancel_stops_a_running_task(dev: Dev, tmp_path: pathlib.Path) -> None:
     repo = demo.make_repo(tmp_path / "src")
     manifest = tmp_path / "pool.yaml"
     manifest.write_text(yaml.safe_dump(demo.pool_body(repo, claude=False)))
-    assert _apply(dev, manifest)
+    assert apply(dev, manifest)
     started = dev.run([*CLI, "dispatch", "--repo", "demo", "--command", "long demo:sleep=60"])
     task = next(w for w in started.stdout.split() if w.startswith("agenttask/")).split("/")[1]
 

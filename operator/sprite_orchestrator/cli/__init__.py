@@ -7,7 +7,7 @@ from sprite_orchestrator.cli.app import app
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    app(prog_name="orchestrator")  # also as `python -m sprite_orchestrator.cli`, for completion
 
 
 __all__ = ["app", "main"]

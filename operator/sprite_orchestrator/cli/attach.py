@@ -10,8 +10,17 @@ from typing import Annotated
 
 import typer
 
+from sprite_orchestrator.cli import reading
 from sprite_orchestrator.cli.app import app
-from sprite_orchestrator.cli.common import Context, Kubeconfig, Namespace, Target, connect, fail
+from sprite_orchestrator.cli.common import (
+    Context,
+    Kubeconfig,
+    Namespace,
+    Target,
+    connect,
+    fail,
+    run,
+)
 from sprite_orchestrator.core import naming
 from sprite_orchestrator.kube import Body, NotFound
 from sprite_orchestrator.providers.local import LocalProvider
@@ -29,7 +38,7 @@ def attach(
 ) -> None:
     """Open the worker's tmux session (window 1 is the agent); Ctrl-b d detaches."""
     target = connect(kubeconfig, context, namespace)
-    argv = asyncio.run(_argv(target, name))
+    argv = run(target, _argv(target, name))
     if print_only:
         typer.echo(shlex.join(argv))
         return
@@ -77,17 +86,12 @@ def _ssh(name: str, machine: str | None) -> list[str]:
 
 
 async def _worker(target: Target, name: str) -> Body:
-    try:
-        return await target.kube.get("workers", target.namespace, name)
-    except NotFound:
-        pass
-    try:
-        task = await target.kube.get("agenttasks", target.namespace, name)
-    except NotFound:
-        fail(f"no Worker or AgentTask named {name!r} in namespace {target.namespace!r}")
-    worker = (task.get("status") or {}).get("workerName")
+    plural, found = await reading.get_any(target, name, ("workers", "agenttasks"))
+    if plural == "workers":
+        return found
+    worker = (found.get("status") or {}).get("workerName")
     if not worker:
-        fail(f"agenttask {name} has no worker yet (kubectl get at {name} says why)")
+        fail(f"agenttask {name} has no worker yet (orchestrator status {name} says why)")
     try:
         return await target.kube.get("workers", target.namespace, worker)
     except NotFound:

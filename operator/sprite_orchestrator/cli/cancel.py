@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 import typer
@@ -15,9 +14,9 @@ from sprite_orchestrator.cli.common import (
     Target,
     connect,
     console,
-    fail,
+    run,
 )
-from sprite_orchestrator.kube import NotFound
+from sprite_orchestrator.cli.reading import get
 
 
 @app.command()
@@ -28,12 +27,11 @@ def cancel(
     namespace: Namespace = None,
 ) -> None:
     """Cancel a task (spec.cancelled: true): the agent stops, its work goes to wip/<task>."""
-    asyncio.run(_cancel(connect(kubeconfig, context, namespace), task))
+    target = connect(kubeconfig, context, namespace)
+    run(target, _cancel(target, task))
 
 
 async def _cancel(target: Target, task: str) -> None:
-    try:
-        await target.kube.patch("agenttasks", target.namespace, task, {"spec": {"cancelled": True}})
-    except NotFound:
-        fail(f"no AgentTask {task!r} in namespace {target.namespace!r}")
+    await get(target, "agenttasks", task)
+    await target.kube.patch("agenttasks", target.namespace, task, {"spec": {"cancelled": True}})
     console.print(f"agenttask/{task} cancelled; the operator saves its work to wip/{task}")

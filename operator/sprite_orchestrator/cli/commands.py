@@ -1,5 +1,25 @@
 """Commands that talk to a cluster."""
 
-from sprite_orchestrator.cli import attach, cancel, dev, dispatch, operate
+from sprite_orchestrator.cli import (
+    attach,
+    cancel,
+    dev,
+    dispatch,
+    fleet,
+    operate,
+    requests,
+    send,
+    status,
+)
 
-__all__ = ["attach", "cancel", "dev", "dispatch", "operate"]
+__all__ = [
+    "attach",
+    "cancel",
+    "dev",
+    "dispatch",
+    "fleet",
+    "operate",
+    "requests",
+    "send",
+    "status",
+]

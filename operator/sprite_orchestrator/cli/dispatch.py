@@ -8,14 +8,25 @@ import sys
 from typing import Annotated, Any
 
 import typer
+from rich.live import Live
 
 from sprite_orchestrator import API_VERSION
+from sprite_orchestrator.cli import live, reading
 from sprite_orchestrator.cli.app import app
-from sprite_orchestrator.cli.common import Context, Kubeconfig, Namespace, Target, connect, console
+from sprite_orchestrator.cli.common import (
+    Context,
+    Kubeconfig,
+    Namespace,
+    Target,
+    connect,
+    console,
+    run,
+)
 from sprite_orchestrator.cli.common import fail as fail_
 from sprite_orchestrator.core import conditions as c
 from sprite_orchestrator.core import naming
 from sprite_orchestrator.handlers import status as st
+from sprite_orchestrator.handlers.objects import POOL_LABEL, POOLS, TASKS, WORKERS
 from sprite_orchestrator.kube import Body, NotFound
 from sprite_orchestrator.models import AgentTaskStatus
 from sprite_orchestrator.models.task import MAX_PROMPT
@@ -45,7 +56,7 @@ def dispatch(
     """Dispatch a task to the next idle worker of a pool; --wait follows it to the end."""
     prompt = _prompt(command, from_file)
     target = connect(kubeconfig, context, namespace)
-    code = asyncio.run(_dispatch(target, repo, prompt, wait=wait, timeout_seconds=timeout))
+    code = run(target, _dispatch(target, repo, prompt, wait=wait, timeout_seconds=timeout))
     raise typer.Exit(code)
 
 
@@ -67,12 +78,7 @@ async def _dispatch(
     target: Target, repo: str, prompt: str, *, wait: bool, timeout_seconds: int | None
 ) -> int:
     kube, ns = target.kube, target.namespace
-    try:
-        await kube.get("workerpools", ns, repo)
-    except NotFound:
-        fail_(f"no WorkerPool {repo!r} in namespace {ns!r} (kubectl get wp -n {ns} lists them)")
-    except Exception as exc:
-        fail_(f"cannot reach the Kubernetes API at {kube.server}: {type(exc).__name__}")
+    await reading.get(target, POOLS, repo)
     spec: dict[str, Any] = {"pool": repo, "prompt": prompt}
     if timeout_seconds is not None:
         spec["timeoutSeconds"] = timeout_seconds
@@ -89,13 +95,46 @@ async def _dispatch(
 
 
 async def follow(target: Target, name: str, repo: str, *, wait: bool) -> int:
-    """Print the task's progress as its conditions change; the exit code is its outcome."""
+    """Follow the task; the exit code is its outcome. On a terminal --wait is a live view."""
+    if wait and console.is_terminal:
+        return await _live(target, name, repo)
+    return await _lines(target, name, repo, wait=wait)
+
+
+async def _live(target: Target, name: str, repo: str) -> int:
+    """Redraw the phases until the task ends; how to watch it is printed once it has a worker."""
+    announced = False
+    with Live(console=console, refresh_per_second=8, auto_refresh=False) as view:
+        while True:
+            body = await _task(target, name)
+            workers = await target.kube.list(WORKERS, target.namespace, labels={POOL_LABEL: repo})
+            view.update(live.render(name, body, workers), refresh=True)
+            status = st.load(AgentTaskStatus, body)
+            if status.worker_name and not announced:
+                announced = True
+                _how_to_watch(body, status.worker_name, repo)
+            done = c.find(status.conditions, c.SUCCEEDED)
+            if done is not None and done.status != "Unknown":
+                break
+            await asyncio.sleep(POLL)
+    return _outcome(name, done.status, done.reason)
+
+
+async def _task(target: Target, name: str) -> Body:
+    try:
+        return await target.kube.get(TASKS, target.namespace, name)
+    except NotFound:
+        fail_(f"agenttask {name} was deleted while it was followed", code=1)
+
+
+async def _lines(target: Target, name: str, repo: str, *, wait: bool) -> int:
+    """Print the task's progress as its conditions change (not a terminal, or no --wait)."""
     seen: set[str] = set()
     announced = False
     loop = asyncio.get_running_loop()
     deadline = loop.time() + PICKUP
     while True:
-        body = await target.kube.get("agenttasks", target.namespace, name)
+        body = await _task(target, name)
         status = st.load(AgentTaskStatus, body)
         for cond in status.conditions:
             # Each news once: Succeeded often repeats the message of the step that moved it.
@@ -129,7 +168,7 @@ def _how_to_watch(body: Body, worker: str, repo: str) -> None:
         f"watch it: orchestrator attach {worker}   "
         f"(tmux session {naming.session_name(repo)}, window 1 is the agent)"
     )
-    console.print(f"status:   kubectl get at {body['metadata']['name']} -w")
+    console.print(f"status:   orchestrator status {body['metadata']['name']}")
 
 
 def _outcome(name: str, status: str, reason: str) -> int:

@@ -8,6 +8,7 @@ oldest pending task first.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping, Sequence
 
 from sprite_orchestrator.core import naming
@@ -15,6 +16,8 @@ from sprite_orchestrator.core import naming
 POOL_EXHAUSTED = "PoolExhausted"
 WAITING_FOR_WORKER = "WaitingForWorker"
 WORKERS_FAILING = "WorkersFailing"
+POOL_DRAINING = "PoolDraining"
+_POSITION = re.compile(r"position ([0-9]+) of ([0-9]+) in the queue")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,8 +95,11 @@ def plan(
     pending: Sequence[TaskView],
     *,
     now: float,
+    draining: bool = False,
 ) -> Plan:
     """Bind, create, reap: the whole decision for one pool, from observations only."""
+    if draining:
+        return drain(pool, workers, pending)
     idle = _by_index(pool, [w for w in workers if w.ready])
     ordered = queue(pending)
     binds = tuple((t.name, w.name) for t, w in zip(ordered, idle, strict=False))
@@ -128,6 +134,28 @@ def plan(
     return Plan(binds=binds, create=create, delete=delete, waiting=waiting)
 
 
+def drain(pool: str, workers: Sequence[WorkerView], pending: Sequence[TaskView]) -> Plan:
+    """A draining pool starts nothing: unbound workers go, busy ones finish first, tasks wait."""
+    delete = tuple(w.name for w in _by_index(pool, workers) if w.task is None and not w.deleting)
+    ordered = queue(pending)
+    message = f"pool {pool} is draining (orchestrator drain {pool} --undo resumes it)"
+    waiting = {
+        t.name: Wait(POOL_DRAINING, f"{message}; {_where(i, len(ordered))}", i)
+        for i, t in enumerate(ordered, start=1)
+    }
+    return Plan(delete=delete, waiting=waiting)
+
+
+def position(message: str) -> tuple[int, int] | None:
+    """(position, queue length) from a waiting task's Scheduled message, as `_wait` wrote it."""
+    match = _POSITION.search(message)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def _where(position: int, total: int) -> str:
+    return f"position {position} of {total} in the queue"
+
+
 def _excess(
     pool: str, workers: Sequence[WorkerView], idle: Sequence[WorkerView], scaling: Scaling
 ) -> tuple[str, ...]:
@@ -142,7 +170,7 @@ def _excess(
 def _wait(
     pool: str, scaling: Scaling, position: int, total: int, *, served: bool, failing: bool
 ) -> Wait:
-    where = f"position {position} of {total} in the queue"
+    where = _where(position, total)
     if failing and not served:
         message = f"workers of pool {pool} fail to provision (see kubectl get wk); {where}"
         return Wait(WORKERS_FAILING, message, position)

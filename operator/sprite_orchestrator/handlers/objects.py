@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sprite_orchestrator import API_VERSION
+from sprite_orchestrator import API_VERSION, GROUP
 from sprite_orchestrator.core import allocation
 from sprite_orchestrator.core import conditions as c
 from sprite_orchestrator.core import tasks as task_states
@@ -15,6 +15,10 @@ from sprite_orchestrator.models import AgentTaskStatus, WorkerStatus
 
 POOL_LABEL = "orchestrator.dev/pool"
 WORKERS, TASKS, POOLS = "workers", "agenttasks", "workerpools"
+# Requests from people (`orchestrator drain`, `orchestrator reset`): annotations, since the
+# operator never writes a spec and a pool's spec may be managed from git.
+DRAIN = f"{GROUP}/drain"
+RESET = f"{GROUP}/reset-requested"
 
 
 def name_of(body: Body) -> str:
@@ -23,6 +27,16 @@ def name_of(body: Body) -> str:
 
 def is_deleting(body: Body) -> bool:
     return bool(body["metadata"].get("deletionTimestamp"))
+
+
+def annotation(body: Body, key: str) -> str | None:
+    value = (body["metadata"].get("annotations") or {}).get(key)
+    return str(value) if value else None
+
+
+def is_draining(body: Body) -> bool:
+    """The pool was asked to drain: `orchestrator.dev/drain: "true"`."""
+    return annotation(body, DRAIN) == "true"
 
 
 def worker_view(body: Body) -> allocation.WorkerView:
@@ -35,7 +49,8 @@ def worker_view(body: Body) -> allocation.WorkerView:
         provisioned=provisioned is not None
         and provisioned.status == "True"
         and ready is not None
-        and ready.status == "True",
+        and ready.status == "True"
+        and annotation(body, RESET) is None,  # a worker about to be reset takes no task
         failed=provisioned is not None
         and provisioned.status == "False"
         and provisioned.reason != "Provisioning",

@@ -19,6 +19,7 @@ from sprite_orchestrator.handlers.objects import (
     TASKS,
     WORKERS,
     is_deleting,
+    is_draining,
     is_finished,
     name_of,
     stop_reason,
@@ -61,6 +62,7 @@ async def reconcile(rt: Runtime, namespace: str, name: str) -> float:
         [worker_view(w) for w in workers],
         [task_view(t) for t in pending],
         now=rt.now(),
+        draining=is_draining(pool),
     )
     await _create(rt, pool, plan.create)
     by_name = {name_of(w): w for w in workers}
@@ -70,7 +72,8 @@ async def reconcile(rt: Runtime, namespace: str, name: str) -> float:
         await _wait(rt, namespace, task_name, wait)
     for worker_name in plan.delete:
         await rt.kube.delete(WORKERS, namespace, worker_name)
-        events.info(pool, reason="WorkerReaped", message=f"idle worker {worker_name} removed")
+        why = " (the pool is draining)" if is_draining(pool) else ""
+        events.info(pool, reason="WorkerReaped", message=f"idle worker {worker_name} removed{why}")
     fresh = await rt.kube.list(WORKERS, namespace, labels={POOL_LABEL: name})
     exhausted = any(w.reason == allocation.POOL_EXHAUSTED for w in plan.waiting.values())
     await _pool_status(rt, pool, spec, fresh, exhausted=exhausted)
@@ -231,6 +234,9 @@ async def _pool_status(
     value: ConditionStatus
     if invalid is not None or spec is None:
         value, reason, message = "False", "InvalidSpec", (invalid or "")[:1000]
+    elif is_draining(pool):
+        value, reason = "False", "Draining"
+        message = f"draining: no new tasks start; {busy} busy workers finish, then go"
     elif exhausted:
         value, reason = "False", allocation.POOL_EXHAUSTED
         message = f"all {spec.scaling.max_workers} workers are busy and tasks are waiting"

@@ -90,6 +90,10 @@ def make_registry(
     ) -> None:
         await _loop(_rt(memo), POOLS, _ns(namespace), name, stopped, logger, pools.reconcile)
 
+    @kopf.on.event(GROUP, VERSION, POOLS, registry=registry)
+    def pool_changed(*, name: str, namespace: str | None, memo: Any, **_: Any) -> None:
+        _rt(memo).wake(POOLS, _ns(namespace), name)  # e.g. `orchestrator drain` at once
+
     @kopf.on.delete(GROUP, VERSION, POOLS, registry=registry)
     async def pool_deleted(*, name: str, namespace: str | None, memo: Any, **_: Any) -> None:
         remaining = await pools.delete_workers(_rt(memo), _ns(namespace), name)

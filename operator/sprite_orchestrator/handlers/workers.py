@@ -17,8 +17,10 @@ from sprite_orchestrator.handlers import events, inputs
 from sprite_orchestrator.handlers import status as st
 from sprite_orchestrator.handlers.objects import (
     POOLS,
+    RESET,
     TASKS,
     WORKERS,
+    annotation,
     is_deleting,
     is_finished,
     stop_reason,
@@ -40,6 +42,7 @@ from sprite_orchestrator.worker.remote import WorkerError
 logger = logging.getLogger(__name__)
 
 RETRY_DELIVERY = ("AgentNotReady", "PromptCorrupted")  # nothing was claimed: try again
+WORKER_RESET = "WorkerReset"
 HEARTBEAT = 30.0  # lastPollTime is refreshed at least this often, not on every poll
 
 
@@ -82,6 +85,9 @@ class _Worker:
     async def reconcile(self, worker: Body) -> float:
         status = st.load(WorkerStatus, worker)
         try:
+            if annotation(worker, RESET) is not None:
+                await self._reset(worker, status)
+                return 0.0
             provisioned = c.is_true(status.conditions, c.PROVISIONED)
             if not provisioned:
                 waiting = self.rt.backing_off(self.provisioning_key)
@@ -109,6 +115,36 @@ class _Worker:
             await self._revive(reading)
         await self._observe(reading)
         return float(self.spec.poll_interval_seconds)
+
+    async def _reset(self, worker: Body, status: WorkerStatus) -> None:
+        """`orchestrator reset`: a bound task stops (work saved), the machine is made anew.
+
+        Each step is idempotent; the request is removed last, so a crash repeats the steps.
+        """
+        message = "reset requested (orchestrator reset): the machine is re-provisioned"
+        if status.task_ref is not None:
+            await self._stop_for_reset(status.task_ref.name)
+        await self.provider.destroy(self.name)
+        await self._set_provisioned("False", WORKER_RESET, message)
+        events.info(worker, reason=WORKER_RESET, message=message)
+        patch = {"metadata": {"annotations": {RESET: None}}}
+        await self.rt.kube.patch(WORKERS, self.namespace, self.name, patch)
+
+    async def _stop_for_reset(self, name: str) -> None:
+        """The bound task ends WorkerReset; its work is saved unless the machine is gone."""
+        try:
+            task = await self.rt.kube.get(TASKS, self.namespace, name)
+        except NotFound:
+            return
+        if is_finished(task):
+            return
+        message = f"worker {self.name} was reset (orchestrator reset); its work was saved"
+        try:
+            await self._stop(task, WORKER_RESET, message)
+        except (WorkerError, ProviderError) as exc:
+            message = f"worker {self.name} was reset; its work could not be saved: {exc}"
+            body = await self._transition(name, task_states.failed, WORKER_RESET, message)
+            events.warn(body, reason=WORKER_RESET, message=message)
 
     async def _revive(self, reading: readings.Reading) -> None:
         """An idle worker whose agent or session is gone gets a new one (work is kept)."""

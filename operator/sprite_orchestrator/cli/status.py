@@ -1,0 +1,190 @@
+"""`orchestrator status`: every task at a glance, or one task in full."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from sprite_orchestrator.cli import output, reading
+from sprite_orchestrator.cli.app import app
+from sprite_orchestrator.cli.common import (
+    Context,
+    Kubeconfig,
+    Namespace,
+    Output,
+    Target,
+    connect,
+    console,
+    run,
+)
+from sprite_orchestrator.core import allocation, prompts
+from sprite_orchestrator.core import conditions as c
+from sprite_orchestrator.core import tasks as task_states
+from sprite_orchestrator.handlers import status as st
+from sprite_orchestrator.kube import Body
+from sprite_orchestrator.models import AgentTaskStatus
+
+TASKS = "agenttasks"
+COLUMNS = ("name", "pool", "worker", "agent", "succeeded", "reason", "queue", "age")
+
+
+@app.command()
+def status(
+    task: Annotated[str | None, typer.Argument(help="One AgentTask in full.")] = None,
+    output_format: Output = None,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+    namespace: Namespace = None,
+) -> None:
+    """Tasks: where each runs, its agent, how it ended; a waiting one says why and its place."""
+    target = connect(kubeconfig, context, namespace)
+    if task is None:
+        rows = run(target, _rows(target))
+        if output_format is not None:
+            output.emit(rows, output_format)
+        else:
+            _print_rows(rows)
+        return
+    body, events = run(target, _one(target, task))
+    if output_format is not None:
+        output.emit({"task": body, "events": events}, output_format)
+    else:
+        _print_one(body, events)
+
+
+async def _rows(target: Target) -> list[dict[str, Any]]:
+    return [row(body) for body in await reading.listing(target, TASKS)]
+
+
+async def _one(target: Target, name: str) -> tuple[Body, list[Body]]:
+    body = await reading.get(target, TASKS, name)
+    return body, await reading.events(target, "AgentTask", name)
+
+
+def waiting(status: AgentTaskStatus) -> dict[str, Any] | None:
+    """Why a task in flight has no worker, and where it stands in the pool's queue."""
+    scheduled = c.find(status.conditions, c.SCHEDULED)
+    if task_states.is_finished(status) or scheduled is None or scheduled.status == "True":
+        return None
+    place = allocation.position(scheduled.message)
+    return {
+        "reason": scheduled.reason,
+        "message": scheduled.message,
+        "position": place[0] if place else None,
+        "queueLength": place[1] if place else None,
+    }
+
+
+def row(body: Body) -> dict[str, Any]:
+    """What the table shows of one task, with stable keys for scripts."""
+    status = st.load(AgentTaskStatus, body)
+    done = c.find(status.conditions, c.SUCCEEDED)
+    return {
+        "name": body["metadata"]["name"],
+        "pool": (body.get("spec") or {}).get("pool"),
+        "worker": status.worker_name,
+        "agentState": status.agent_state,
+        "needsInput": c.is_true(status.conditions, c.NEEDS_INPUT),
+        "succeeded": done.status if done else None,
+        "reason": done.reason if done else None,
+        "waiting": waiting(status),
+        "creationTimestamp": body["metadata"].get("creationTimestamp"),
+    }
+
+
+def _print_rows(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        console.print("no tasks yet: orchestrator dispatch --repo POOL --command '…'")
+        return
+    output.table(COLUMNS, [_cells(r) for r in rows])
+    for r in rows:
+        if r["waiting"] and r["waiting"]["message"]:
+            console.print(f"[dim]{r['name']} waits: {r['waiting']['message']}[/dim]")
+        if r["needsInput"]:
+            console.print(
+                f"[yellow]{r['name']} needs input:[/yellow] "
+                f"orchestrator attach {r['worker']}, or orchestrator send {r['worker']} TEXT"
+            )
+
+
+def _cells(r: dict[str, Any]) -> list[str]:
+    wait = r["waiting"]
+    reason = wait["reason"] if wait else r["reason"]
+    if r["needsInput"]:
+        reason = "NeedsInput"
+    queue = f"{wait['position']}/{wait['queueLength']}" if wait and wait["position"] else "-"
+    return [
+        r["name"],
+        r["pool"] or "-",
+        r["worker"] or "-",
+        r["agentState"] or "-",
+        r["succeeded"] or "-",
+        reason or "-",
+        queue,
+        output.age(r["creationTimestamp"]),
+    ]
+
+
+def _print_one(body: Body, events: list[Body]) -> None:
+    spec, status = body.get("spec") or {}, st.load(AgentTaskStatus, body)
+    meta = body["metadata"]
+    console.print(f"[bold]agenttask/{meta['name']}[/bold]  pool {spec.get('pool')}")
+    for label, value in _summary(spec, status, meta):
+        console.print(f"  {label + ':':<12} {value}")
+    console.print("[bold]Conditions[/bold]")
+    output.table(
+        ("type", "status", "reason", "since", "message"),
+        [
+            [x.type, x.status, x.reason, output.age(x.last_transition_time), x.message]
+            for x in status.conditions
+        ],
+    )
+    console.print("[bold]Events[/bold]")
+    output.table(
+        ("age", "type", "reason", "message"),
+        [
+            [
+                output.age(reading.event_time(e)),
+                str(e.get("type") or ""),
+                str(e.get("reason") or ""),
+                str(e.get("message") or ""),
+            ]
+            for e in events
+        ]
+        or [["-", "-", "-", "no events"]],
+    )
+
+
+def _summary(spec: dict[str, Any], status: AgentTaskStatus, meta: Body) -> list[tuple[str, str]]:
+    prompt = spec.get("prompt")
+    if prompt is not None:
+        data = prompts.encode(prompt)
+        first = prompt.strip().splitlines()[0][:70] if prompt.strip() else ""
+        what = f"{len(data)} bytes, {first!r}"
+    else:
+        what = "from " + ", ".join(sorted((spec.get("promptFrom") or {}).keys()))
+    lines = [
+        ("prompt", what),
+        ("sha256", status.prompt_sha256 or "- (not delivered yet)"),
+        ("worker", status.worker_name or "-"),
+        ("agent", status.agent_state or "-"),
+        ("attempts", str(status.attempts)),
+        ("timeout", f"{spec['timeoutSeconds']}s" if spec.get("timeoutSeconds") else "none"),
+        ("created", _when(meta.get("creationTimestamp"))),
+        ("started", _when(status.start_time)),
+        ("delivered", _when(status.delivered_time)),
+        ("completed", _when(status.completion_time)),
+    ]
+    if status.work_branch:
+        lines.append(("work", f"{status.work_branch} at {status.work_commit or '?'}"))
+    if status.session_id:
+        lines.append(("session", status.session_id))
+    wait = waiting(status)
+    if wait:
+        lines.append(("waiting", f"{wait['reason']}: {wait['message']}"))
+    return lines
+
+
+def _when(stamp: str | None) -> str:
+    return f"{stamp} ({output.age(stamp)} ago)" if stamp else "-"
