@@ -4,6 +4,7 @@ status and the cost metric, kept off the worker, shown by `orchestrator logs`.""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import pathlib
 import sys
@@ -13,10 +14,10 @@ import pytest
 
 from sprite_orchestrator.core import transcripts
 from sprite_orchestrator.devserver.serving import write_kubeconfig
-from sprite_orchestrator.handlers.transcripts import saved_path
+from sprite_orchestrator.handlers.transcripts import REFRESH_POLLS, saved_path
 from sprite_orchestrator.worker import delivery, transcript
 from tests.claude.conftest import FAKE_KEY, STEP_TIMEOUT, deliver
-from tests.conftest import NS, Cluster, eventually
+from tests.conftest import NS, Clock, Cluster, eventually
 from tests.fakes import anthropic
 from tests.metrics.samples import parse, value
 from tests.worker.workerkit import Worker
@@ -27,6 +28,7 @@ SCRIPT = (
     ),
     anthropic.text("Wrote notes.md."),
 )
+POLL_SECONDS = 1
 
 
 def expected_tokens(api: anthropic.FakeAnthropic) -> tuple[int, int]:
@@ -89,14 +91,7 @@ async def test_a_finished_task_shows_its_transcript_cost_and_logs(
     api: anthropic.FakeAnthropic,
     tmp_path: pathlib.Path,
 ) -> None:
-    await operator.kube.create_secret(NS, "claude-auth", {"ANTHROPIC_API_KEY": FAKE_KEY.encode()})
-    agent = {
-        "command": ["claude"],
-        "permissionMode": "acceptEdits",
-        "authSecretRef": {"name": "claude-auth"},
-        "env": [{"name": "ANTHROPIC_BASE_URL", "value": api.url}],
-    }
-    await operator.pool("kite", demo_repo, agent=agent)
+    await _claude_pool(operator, demo_repo, api)
     api.script(*SCRIPT)
     name = await operator.task("kite", "write the notes")
     worker_name = (await operator.succeeded(name, timeout=90))["status"]["workerName"]
@@ -108,7 +103,7 @@ async def test_a_finished_task_shows_its_transcript_cost_and_logs(
     assert (summary["turns"], summary["toolUses"]) == (2, {"Write": 1})
     assert summary["lastMessage"] == "Wrote notes.md."
     assert (summary["inputTokens"], summary["outputTokens"]) == (inputs, outputs)
-    assert summary["costUSD"] > 0 and summary["costSource"] == "PriceTable"
+    assert summary["costUSD"] > 0 and summary["costSource"] == "Claude"  # the session ended
     assert (status["agentState"], status["agentStateSource"]) == ("agent:completed", "window")
     assert status["agentStateTime"] <= status["completionTime"]
 
@@ -136,6 +131,51 @@ async def test_a_finished_task_shows_its_transcript_cost_and_logs(
     code, out, err = await _cli("logs", "no-such-task", f"--kubeconfig={kubeconfig}")
     assert (code, out) == (2, "")
     assert err.strip() == f"error: no AgentTask or Worker named 'no-such-task' in namespace '{NS}'"
+
+
+async def test_a_running_tasks_summary_is_refreshed_while_it_works(
+    operator: Cluster, demo_repo: pathlib.Path, api: anthropic.FakeAnthropic, clock: Clock
+) -> None:
+    await _claude_pool(operator, demo_repo, api)
+    slow_tool = dataclasses.replace(SCRIPT[0], delay=4)  # the first summary comes before it
+    api.script(slow_tool, anthropic.text("Wrote notes.md.", delay=120))  # the turn goes on
+    name = await operator.task("kite", "write the notes")
+    await eventually(lambda: _summarised(operator, name), timeout=90)
+    await eventually(lambda: _asked_twice(api), timeout=STEP_TIMEOUT)  # the tool ran
+
+    clock.advance(REFRESH_POLLS * POLL_SECONDS)  # the summary is due again
+    task = await eventually(lambda: _tools_shown(operator, name), timeout=STEP_TIMEOUT)
+
+    summary = task["status"]["transcript"]
+    assert (summary["turns"], summary["lastMessage"]) == (1, "Let me write the notes.")
+    conditions = {x["type"]: x for x in task["status"]["conditions"]}
+    assert conditions["Succeeded"]["status"] == "Unknown"
+    assert task["status"]["agentState"] == "agent:running"
+
+
+async def _claude_pool(cluster: Cluster, repo: pathlib.Path, api: anthropic.FakeAnthropic) -> None:
+    await cluster.kube.create_secret(NS, "claude-auth", {"ANTHROPIC_API_KEY": FAKE_KEY.encode()})
+    agent = {
+        "command": ["claude"],
+        "permissionMode": "acceptEdits",
+        "authSecretRef": {"name": "claude-auth"},
+        "env": [{"name": "ANTHROPIC_BASE_URL", "value": api.url}],
+    }
+    await cluster.pool("kite", repo, agent=agent, pollIntervalSeconds=POLL_SECONDS)
+
+
+async def _summarised(cluster: Cluster, name: str) -> bool:
+    return bool(((await cluster.get("agenttasks", name)).get("status") or {}).get("transcript"))
+
+
+async def _asked_twice(api: anthropic.FakeAnthropic) -> bool:
+    return len(api.turns) >= 2
+
+
+async def _tools_shown(cluster: Cluster, name: str) -> dict[str, object] | None:
+    task = await cluster.get("agenttasks", name)
+    summary = (task.get("status") or {}).get("transcript") or {}
+    return task if summary.get("toolUses") == {"Write": 1} else None
 
 
 async def _released(cluster: Cluster, worker: str) -> bool:

@@ -28,6 +28,9 @@ from sprite_orchestrator.worker.remote import WorkerError
 logger = logging.getLogger(__name__)
 
 REFRESH_POLLS = 12
+# How long a released task waits for its agent's last transcript records (Claude writes
+# them as it exits); an agent that writes none costs this much once.
+END_WAIT_SECONDS = 3.0
 
 
 def saved_path(state_dir: pathlib.Path, namespace: str, task: str) -> pathlib.Path:
@@ -43,19 +46,30 @@ def due(status: AgentTaskStatus, *, poll_seconds: float, now: float) -> bool:
     return last is None or deadlines.expired(last, int(REFRESH_POLLS * poll_seconds), now=now)
 
 
-async def refresh(rt: Runtime, provider: Provider, namespace: str, worker: str, task: Body) -> None:
+async def refresh(
+    rt: Runtime,
+    provider: Provider,
+    namespace: str,
+    worker: str,
+    task: Body,
+    *,
+    end_wait: float = 0.0,
+) -> None:
     """Read the summary on the worker into the task's status; count what the cost grew by."""
     status = task_status(task)
     if status.session_id is None:
         return
-    summary = await transcript.summary(provider, worker, status.session_id)
+    summary = await transcript.summary(provider, worker, status.session_id, end_wait=end_wait)
     if summary is not None:
         await _record(rt, namespace, task, summary)
 
 
-async def keep(rt: Runtime, provider: Provider, namespace: str, worker: str, task: str) -> None:
+async def keep(
+    rt: Runtime, provider: Provider, namespace: str, worker: str, task: str, *, ended: bool
+) -> None:
     """Before the worker moves on: the final summary, and a copy in the state dir.
 
+    `ended`: the task's agent was told to exit, so its transcript is about to be complete.
     Never in the way of releasing a worker: a transcript that cannot be read is logged.
     """
     try:
@@ -66,7 +80,8 @@ async def keep(rt: Runtime, provider: Provider, namespace: str, worker: str, tas
     if session_id is None:
         return
     try:
-        await refresh(rt, provider, namespace, worker, body)
+        end_wait = END_WAIT_SECONDS if ended else 0.0
+        await refresh(rt, provider, namespace, worker, body, end_wait=end_wait)
         found = await transcript.copy(provider, worker, session_id)
     except (WorkerError, ProviderError) as exc:
         logger.warning(f"the transcript of {task} on {worker} could not be kept: {exc}")

@@ -370,9 +370,9 @@ class _Worker:
 
     async def _release(self, task: str) -> None:
         """Free the worker: the task's work saved, the repo reset, a fresh agent, no taskRef."""
-        await transcripts.keep(self.rt, self.provider, self.namespace, self.name, task)
         await self._save(task, reset=True)
         await delivery.restart_agent(self.provider, self.name, session=self.session)
+        await transcripts.keep(self.rt, self.provider, self.namespace, self.name, task, ended=True)
 
         def change(_: Body, s: WorkerStatus) -> WorkerStatus:
             conditions = c.upsert(
@@ -452,7 +452,7 @@ async def destroy(rt: Runtime, namespace: str, body: Body) -> None:
     ref = st.load(WorkerStatus, body).task_ref
     if ref is not None:
         worker = _Worker(rt, namespace, name, pool, spec)
-        await transcripts.keep(rt, worker.provider, namespace, name, ref.name)
+        await transcripts.keep(rt, worker.provider, namespace, name, ref.name, ended=False)
         try:
             await worker._save(ref.name)
         except (WorkerError, ProviderError) as exc:  # a machine that is gone has nothing left

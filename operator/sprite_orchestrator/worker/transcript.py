@@ -33,9 +33,20 @@ class Transcript:
 
 
 async def read(
-    provider: Provider, name: str, session_id: str, *, summary: bool = False, limit: int
+    provider: Provider,
+    name: str,
+    session_id: str,
+    *,
+    summary: bool = False,
+    limit: int,
+    end_wait: float = 0.0,
 ) -> Transcript | None:
-    """The transcript of `session_id` on machine `name` (None if it has none) in one exec."""
+    """The transcript of `session_id` on machine `name` (None if it has none) in one exec.
+
+    `end_wait` seconds at most are spent waiting for the session's last record, for an agent
+    that was just told to exit: Claude writes its transcript in the background, so the end
+    of a turn may reach the file after the Stop hook that ended the task.
+    """
     what = "summary" if summary else "all"
     result = await remote.run(
         provider,
@@ -44,7 +55,8 @@ async def read(
         remote.session_id(session_id),
         what,
         str(int(limit)),
-        timeout=_TIMEOUT_SECONDS,
+        str(int(end_wait * 10)),
+        timeout=_TIMEOUT_SECONDS + end_wait,
     )
     head, _, body = result.stdout.partition(b"\n\n")
     found = remote.fields(head)
@@ -59,9 +71,13 @@ async def read(
     return Transcript(size=size, data=body)
 
 
-async def summary(provider: Provider, name: str, session_id: str) -> transcripts.Summary | None:
+async def summary(
+    provider: Provider, name: str, session_id: str, *, end_wait: float = 0.0
+) -> transcripts.Summary | None:
     """The summary of the session's transcript on the worker, or None if there is none."""
-    found = await read(provider, name, session_id, summary=True, limit=SUMMARY_BYTES)
+    found = await read(
+        provider, name, session_id, summary=True, limit=SUMMARY_BYTES, end_wait=end_wait
+    )
     return None if found is None else transcripts.summarize(found.data.splitlines())
 
 
