@@ -20,7 +20,8 @@ What the handlers call (`m` is the Runtime's Metrics):
 - `m.provisioned(namespace, pool, seconds, result=…)`: one provisioning run, either way.
 - `m.polled(namespace, pool, seconds)`: every poll, successful or not (the alert on poll
   errors is a ratio of the two); `m.poll_error(namespace, pool, reason)` for a failed one.
-- `m.task_cost(namespace, pool, usd)` once a task's cost is known.
+- `m.task_cost(namespace, pool, usd)` by what a task's cost grew (its transcript is read
+  while it runs and once more when it ends), so the counter is the pool's spend so far.
 - `async with m.serve(port=…, host=…) as url:` serves `GET /metrics` (text or OpenMetrics,
   as the scraper asks) on the operator's metrics port, beside kopf's liveness probe.
 """
@@ -202,7 +203,7 @@ class Metrics:
         )
         self._cost = Counter(
             "orchestrator_task_cost_usd",
-            "What the agents of finished tasks cost, in US dollars.",
+            "What the agents' sessions of tasks cost so far, in US dollars.",
             POOL,
             registry=r,
         )

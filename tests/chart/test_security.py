@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pathlib
+
+from sprite_orchestrator.handlers.transcripts import saved_path
 from tests.chart.charting import container, objects, one
 
 
@@ -53,3 +56,12 @@ def test_it_asks_for_resources_and_is_bounded_in_memory() -> None:
 
     assert set(resources["requests"]) == {"cpu", "memory"}
     assert "memory" in resources["limits"]
+
+
+def test_transcripts_kept_off_the_workers_land_on_the_writable_state_volume() -> None:
+    c = container(objects())
+    state_dir = next(a.split("=", 1)[1] for a in c["args"] if a.startswith("--state-dir="))
+    saved = saved_path(pathlib.Path(state_dir), "team-a", "kite-x7k2p")
+
+    (mount,) = [m for m in c["volumeMounts"] if saved.is_relative_to(m["mountPath"])]
+    assert mount["name"] == "state" and not mount.get("readOnly", False)

@@ -118,6 +118,7 @@ class Request:
     turn: bool = False
     answered: float | None = None  # the last byte of the answer was written
     status: int | None = None
+    usage: Mapping[str, int] | None = None  # the tokens the answer reported (200 only)
 
     @property
     def session_id(self) -> str | None:
@@ -221,6 +222,8 @@ class FakeAnthropic:
         if request.transport is None or request.transport.is_closing():
             return web.Response(status=499)  # Claude hung up (killed, interrupted): no answer
         seen.status = reply.status
+        if reply.status == 200:
+            seen.usage = {**_usage(body), "output_tokens": _tokens(reply.text) + 1}
         if reply.status != 200:
             response: web.StreamResponse = _error(reply)
         elif body.get("stream"):

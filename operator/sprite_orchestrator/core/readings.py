@@ -27,6 +27,9 @@ class Reading:
     error: str | None = None
     source: str = "window"  # window | pane | session | hook | agent (Claude's own view)
     detail: str = ""
+    # Seconds between the source's evidence and the poll (0 for what the poll itself saw),
+    # None when unknown: the hook's write for window and hook, Claude's change for agent.
+    age: float | None = None
 
 
 def read(
@@ -41,6 +44,7 @@ def read(
     prior_state: str | None = None,
     activity: str | None = None,
     activity_age: float | None = None,
+    hook_age: float | None = None,
 ) -> Reading:
     """Window 1's name is the protocol; a dead pane or a missing session beats it.
 
@@ -55,18 +59,19 @@ def read(
             error="SessionGone",
             source="session",
             detail="the tmux session of the agent is gone",
+            age=0.0,
         )
     if pane_dead:
         if "completed" in (hook_state, prior_state):
-            return Reading(
-                "agent:completed", source="hook", detail="the agent completed its turn, then exited"
-            )
+            detail = "the agent completed its turn, then exited"
+            return Reading("agent:completed", source="hook", detail=detail, age=hook_age)
         code = "" if pane_dead_status is None else f" with status {pane_dead_status}"
         return Reading(
             "agent:error",
             error="AgentExited",
             source="pane",
             detail=f"the agent process exited{code}",
+            age=0.0,
         )
     state = STATES.get(window_name or "")
     if state == "agent:error":
@@ -75,13 +80,16 @@ def read(
             error=error or "AgentError",
             source="window",
             detail=f"the agent reported an error: {error or 'unknown'}",
+            age=hook_age,
         )
     if state == "agent:running" and _interrupted(activity, activity_age):
         detail = "the turn was interrupted: Claude is idle at its prompt"
-        return Reading(state, needs_input=True, source="agent", detail=detail)
+        return Reading(state, needs_input=True, source="agent", detail=detail, age=activity_age)
     if state == "agent:running" and activity == "waiting":
-        return Reading(state, needs_input=True, source="agent", detail="Claude waits for input")
-    return Reading(state, needs_input=needs_input and state == "agent:running", source="window")
+        detail = "Claude waits for input"
+        return Reading(state, needs_input=True, source="agent", detail=detail, age=activity_age)
+    needs = needs_input and state == "agent:running"
+    return Reading(state, needs_input=needs, source="window", age=hook_age)
 
 
 def _interrupted(activity: str | None, age: float | None) -> bool:

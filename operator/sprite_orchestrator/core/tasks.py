@@ -12,8 +12,9 @@ from typing import Any
 from sprite_orchestrator.core import conditions as c
 from sprite_orchestrator.core import deadlines
 from sprite_orchestrator.core.readings import Reading
+from sprite_orchestrator.core.transcripts import Summary
 from sprite_orchestrator.models.common import ConditionStatus
-from sprite_orchestrator.models.task import AgentTaskStatus
+from sprite_orchestrator.models.task import AgentTaskStatus, TranscriptSummary
 
 # Reasons of Succeeded=False (and of Scheduled=False where the task cannot run).
 INVALID_SPEC = "InvalidSpec"
@@ -30,6 +31,9 @@ RUNNING = "Running"
 AGENT_COMPLETED = "AgentCompleted"
 WAITING_FOR_HUMAN = "WaitingForHuman"
 REQUEUED = "Requeued"
+# What of a transcript's tool tally fits in status: the most used tools, names cut.
+MAX_TOOLS = 64
+MAX_TOOL_NAME = 128
 
 
 def _set(
@@ -156,13 +160,23 @@ def delivered(
 
 
 def observed(
-    status: AgentTaskStatus, reading: Reading, *, generation: int | None, now: str
+    status: AgentTaskStatus,
+    reading: Reading,
+    since: str | None = None,
+    *,
+    generation: int | None,
+    now: str,
 ) -> AgentTaskStatus:
-    """Mirror the agent's state after delivery; completed and error end the task."""
+    """Mirror the agent's state after delivery; completed and error end the task.
+
+    The status says who vouches for the state (`agentStateSource`) and since when
+    (`agentStateTime`: `since`, the time of that source's evidence, else `now`); both change
+    only with the state or its source, so a steady agent costs no status writes.
+    """
     if is_finished(status) or not is_delivered(status) or reading.state is None:
         return status
     kw: dict[str, Any] = {"generation": generation, "now": now}
-    status = status.model_copy(update={"agent_state": reading.state})
+    status = status.model_copy(update=_witnessed(status, reading, since or now))
     if reading.state == "agent:completed":
         status = _set(status, c.NEEDS_INPUT, "False", AGENT_COMPLETED, "", **kw)
         return _set(
@@ -195,6 +209,35 @@ def observed(
     if reading.state == "agent:running":
         return _set(status, c.SUCCEEDED, "Unknown", RUNNING, "the agent is working", **kw)
     return status
+
+
+def _witnessed(status: AgentTaskStatus, reading: Reading, since: str) -> dict[str, Any]:
+    same = (status.agent_state, status.agent_state_source) == (reading.state, reading.source)
+    return {
+        "agent_state": reading.state,
+        "agent_state_source": reading.source,
+        "agent_state_time": status.agent_state_time if same else since,
+    }
+
+
+def summarized(
+    status: AgentTaskStatus, summary: Summary, *, generation: int | None, now: str
+) -> AgentTaskStatus:
+    """The transcript's summary as read `now`; an unchanged one is not written again."""
+    tools = sorted(summary.tool_uses.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TOOLS]
+    fresh = TranscriptSummary(
+        turns=summary.turns,
+        tool_uses={name[:MAX_TOOL_NAME]: count for name, count in sorted(tools)},
+        last_message=summary.last_message,
+        input_tokens=summary.input_tokens,
+        output_tokens=summary.output_tokens,
+        cost_usd=summary.cost_usd,
+        cost_source=summary.cost_source,
+    )
+    old = status.transcript
+    if old is not None and old.model_copy(update={"observed_time": None}) == fresh:
+        return status
+    return status.model_copy(update={"transcript": fresh.model_copy(update={"observed_time": now})})
 
 
 def saved(

@@ -13,7 +13,7 @@ import pydantic
 from sprite_orchestrator.core import conditions as c
 from sprite_orchestrator.core import deadlines, naming, readings
 from sprite_orchestrator.core import tasks as task_states
-from sprite_orchestrator.handlers import events, inputs
+from sprite_orchestrator.handlers import events, inputs, transcripts
 from sprite_orchestrator.handlers import status as st
 from sprite_orchestrator.handlers.objects import (
     POOLS,
@@ -265,6 +265,7 @@ class _Worker:
             prior_state=hook.prior_state if hook is not None else None,
             activity=obs.activity,
             activity_age=obs.activity_age,
+            hook_age=max(0, obs.now - hook.time) if hook is not None and hook.time else None,
         )
 
     async def _observe(self, reading: readings.Reading) -> None:
@@ -397,10 +398,14 @@ class _Worker:
 
     async def _follow(self, task: Body, reading: readings.Reading) -> None:
         task_name = task["metadata"]["name"]
-        body = await self._transition(task_name, task_states.observed, reading)
+        since = None if reading.age is None else iso(self.rt.now() - reading.age)
+        body = await self._transition(task_name, task_states.observed, reading, since)
         status = task_status(body)
         if not task_states.is_finished(status):
             await self._snapshot_if_due(task_name, status)
+            poll = float(self.spec.poll_interval_seconds)
+            if transcripts.due(status, poll_seconds=poll, now=self.rt.now()):
+                await transcripts.refresh(self.rt, self.provider, self.namespace, self.name, body)
             return
         if c.is_true(status.conditions, c.SUCCEEDED):
             events.info(
@@ -444,6 +449,7 @@ class _Worker:
         """Free the worker: the task's work saved, the repo reset, a fresh agent, no taskRef."""
         await self._save(task, reset=True)
         await delivery.restart_agent(self.provider, self.name, session=self.session)
+        await transcripts.keep(self.rt, self.provider, self.namespace, self.name, task, ended=True)
 
         def change(_: Body, s: WorkerStatus) -> WorkerStatus:
             conditions = c.upsert(
@@ -523,6 +529,7 @@ async def destroy(rt: Runtime, namespace: str, body: Body) -> None:
     ref = st.load(WorkerStatus, body).task_ref
     if ref is not None:
         worker = _Worker(rt, namespace, name, pool, spec)
+        await transcripts.keep(rt, worker.provider, namespace, name, ref.name, ended=False)
         try:
             await worker._save(ref.name)
         except (WorkerError, ProviderError) as exc:  # a machine that is gone has nothing left

@@ -104,6 +104,13 @@ AGENT_TASK = Kind(
         Column("Agent", ".status.agentState"),
         Column("Succeeded", _condition("Succeeded", "status")),
         Column("Reason", _condition("Succeeded", "reason")),
+        Column(
+            "Cost",
+            ".status.transcript.costUSD",
+            "number",
+            priority=1,
+            description="What the agent's session cost in US dollars (kubectl get -o wide).",
+        ),
         AGE,
     ),
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -56,11 +56,53 @@ class AgentTaskSpec(Model):
     )
 
 
+ReadingSource = Literal["window", "pane", "session", "hook", "agent"]
+CostSource = Literal["Claude", "PriceTable"]
+
+
+class TranscriptSummary(Model):
+    """The agent's session transcript in brief; `orchestrator logs TASK` shows more."""
+
+    turns: Annotated[int, Field(ge=0)] = Field(default=0, description="Model responses.")
+    tool_uses: dict[str, Annotated[int, Field(ge=0)]] = Field(
+        default_factory=dict,
+        max_length=64,
+        description="Tool calls by tool name (Bash, Edit, Write, ...).",
+    )
+    last_message: Annotated[str, Field(max_length=1024)] = Field(
+        default="", description="The agent's last words, cut to 1 KB."
+    )
+    input_tokens: Annotated[int, Field(ge=0)] = Field(
+        default=0, description="Input tokens, cache reads and writes included."
+    )
+    output_tokens: Annotated[int, Field(ge=0)] = 0
+    cost_usd: Annotated[float, Field(ge=0)] | None = Field(
+        default=None,
+        alias="costUSD",
+        description="What the session cost in US dollars, where the model's price is known.",
+    )
+    cost_source: CostSource | None = Field(
+        default=None,
+        description="Claude (its own figure, once the session ended) or PriceTable (estimated "
+        "from the tokens).",
+    )
+    observed_time: Timestamp | None = Field(default=None, description="When it was read.")
+
+
 class AgentTaskStatus(Model):
     """What happened to the task, as observed."""
 
     worker_name: Annotated[str, Field(max_length=253)] | None = None
     agent_state: AgentState | None = None
+    agent_state_source: ReadingSource | None = Field(
+        default=None,
+        description="Who says so: window (window 1's name), hook (the status hook's file), "
+        "agent (Claude's own session state), pane (a dead pane), session (a lost session).",
+    )
+    agent_state_time: Timestamp | None = Field(
+        default=None,
+        description="Since when the agent has been in agentState, by that source's evidence.",
+    )
     prompt_sha256: Annotated[str, Field(max_length=64)] | None = None
     delivered_time: Timestamp | None = None
     start_time: Timestamp | None = None
@@ -74,5 +116,6 @@ class AgentTaskStatus(Model):
     )
     work_commit: Annotated[str, Field(max_length=64)] | None = None
     last_snapshot_time: Timestamp | None = None
+    transcript: TranscriptSummary | None = None
     observed_generation: Annotated[int, Field(ge=0)] | None = None
     conditions: Conditions = Field(default_factory=list)
