@@ -13,6 +13,7 @@ import pydantic
 from sprite_orchestrator.core import conditions as c
 from sprite_orchestrator.core import deadlines, naming, readings
 from sprite_orchestrator.core import tasks as task_states
+from sprite_orchestrator.failpoints import failpoint
 from sprite_orchestrator.handlers import events, inputs
 from sprite_orchestrator.handlers import status as st
 from sprite_orchestrator.handlers.objects import (
@@ -256,7 +257,7 @@ class _Worker:
         if readings.agent_gone(reading):
             await self._revive(reading)  # nothing was delivered: a new agent takes it
             return
-        if reading.state != "agent:waiting":
+        if reading.state is None:  # running etc.: took a paste whose record a crash lost
             return  # the agent is still starting; the next poll tries again
         task_name = task["metadata"]["name"]
         try:
@@ -269,6 +270,7 @@ class _Worker:
             await self._release(task_name)
             return
         marker = naming.delivery_marker(task_name, task["metadata"].get("uid", ""))
+        failpoint("before-paste")
         try:
             done = await delivery.deliver(
                 self.provider, self.name, session=self.session, marker=marker, prompt=text
@@ -276,6 +278,7 @@ class _Worker:
         except delivery.DeliveryFailed as exc:
             await self._delivery_failed(task_name, exc)
             return
+        failpoint("after-paste")
         if not done.confirmed:
             await self._delivery_failed(
                 task_name,
@@ -289,6 +292,7 @@ class _Worker:
         body = await self._transition(
             task_name, task_states.delivered, self.name, done.sha256, done.session_id
         )
+        failpoint("after-delivered")
         created = parse_iso(task["metadata"].get("creationTimestamp"))
         if done.pasted and created is not None:
             self.rt.metrics.dispatched(self.namespace, self.pool, self.rt.now() - created)
@@ -325,6 +329,7 @@ class _Worker:
         if not task_states.is_finished(status):
             await self._snapshot_if_due(task_name, status)
             return
+        failpoint("after-finished")
         if c.is_true(status.conditions, c.SUCCEEDED):
             events.info(
                 body, reason="AgentCompleted", message=f"the agent on {self.name} completed"
@@ -367,6 +372,7 @@ class _Worker:
         """Free the worker: the task's work saved, the repo reset, a fresh agent, no taskRef."""
         await self._save(task, reset=True)
         await delivery.restart_agent(self.provider, self.name, session=self.session)
+        failpoint("after-agent-restart")
 
         def change(_: Body, s: WorkerStatus) -> WorkerStatus:
             conditions = c.upsert(
