@@ -87,6 +87,8 @@ class _Worker:
             reading = await self._poll()
         except MachineNotFound as exc:
             await self._set_provisioned("False", "MachineLost", str(exc))
+            if status.task_ref is not None:  # its task is lost with it: retried or WorkerLost
+                await self._serve(status, readings.Reading(None, source="session", detail=str(exc)))
             return self.rt.backoff(self.key)
         except ProviderError as exc:
             await self._set_provisioned("False", exc.reason, str(exc))
