@@ -8,6 +8,7 @@ import signal
 from typing import Annotated
 
 import kopf
+import kubernetes.config.kube_config
 import typer
 
 from sprite_orchestrator.cli.app import app
@@ -75,6 +76,10 @@ async def _operate(
     peering: str | None,
     priority: int | None,
 ) -> None:
+    if kubeconfig is not None:
+        # kopf logs in with the client library's default kubeconfig, which it read from
+        # $KUBECONFIG once, at import: --kubeconfig must be that default too.
+        kubernetes.config.kube_config.KUBE_CONFIG_DEFAULT_LOCATION = kubeconfig
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

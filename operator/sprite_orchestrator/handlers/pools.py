@@ -11,6 +11,7 @@ from sprite_orchestrator import metrics
 from sprite_orchestrator.core import allocation, deadlines
 from sprite_orchestrator.core import conditions as c
 from sprite_orchestrator.core import tasks as task_states
+from sprite_orchestrator.failpoints import failpoint
 from sprite_orchestrator.handlers import events
 from sprite_orchestrator.handlers import status as st
 from sprite_orchestrator.handlers.objects import (
@@ -206,6 +207,7 @@ async def _bind(rt: Runtime, namespace: str, task: str, worker: Body) -> None:
     except Conflict:
         rt.wake(POOLS, namespace, worker["spec"]["pool"])
         return
+    failpoint("after-bind")
     worker_name = name_of(worker)
 
     body = await st.transition(rt, namespace, task, task_states.scheduled, worker_name)

@@ -13,6 +13,7 @@ import pydantic
 from sprite_orchestrator.core import conditions as c
 from sprite_orchestrator.core import deadlines, naming, readings
 from sprite_orchestrator.core import tasks as task_states
+from sprite_orchestrator.failpoints import failpoint
 from sprite_orchestrator.handlers import events, inputs, transcripts
 from sprite_orchestrator.handlers import status as st
 from sprite_orchestrator.handlers.objects import (
@@ -334,7 +335,7 @@ class _Worker:
         if readings.agent_gone(reading):
             await self._revive(reading)  # nothing was delivered: a new agent takes it
             return
-        if reading.state != "agent:waiting":
+        if reading.state is None:  # running etc.: took a paste whose record a crash lost
             return  # the agent is still starting; the next poll tries again
         task_name = task["metadata"]["name"]
         try:
@@ -347,6 +348,7 @@ class _Worker:
             await self._release(task_name)
             return
         marker = naming.delivery_marker(task_name, task["metadata"].get("uid", ""))
+        failpoint("before-paste")
         try:
             done = await delivery.deliver(
                 self.provider, self.name, session=self.session, marker=marker, prompt=text
@@ -354,6 +356,7 @@ class _Worker:
         except delivery.DeliveryFailed as exc:
             await self._delivery_failed(task_name, exc)
             return
+        failpoint("after-paste")
         if not done.confirmed:
             await self._delivery_failed(
                 task_name,
@@ -367,6 +370,7 @@ class _Worker:
         body = await self._transition(
             task_name, task_states.delivered, self.name, done.sha256, done.session_id
         )
+        failpoint("after-delivered")
         created = parse_iso(task["metadata"].get("creationTimestamp"))
         if done.pasted and created is not None:
             self.rt.metrics.dispatched(self.namespace, self.pool, self.rt.now() - created)
@@ -407,6 +411,7 @@ class _Worker:
             if transcripts.due(status, poll_seconds=poll, now=self.rt.now()):
                 await transcripts.refresh(self.rt, self.provider, self.namespace, self.name, body)
             return
+        failpoint("after-finished")
         if c.is_true(status.conditions, c.SUCCEEDED):
             events.info(
                 body, reason="AgentCompleted", message=f"the agent on {self.name} completed"
@@ -450,6 +455,7 @@ class _Worker:
         await self._save(task, reset=True)
         await delivery.restart_agent(self.provider, self.name, session=self.session)
         await transcripts.keep(self.rt, self.provider, self.namespace, self.name, task, ended=True)
+        failpoint("after-agent-restart")
 
         def change(_: Body, s: WorkerStatus) -> WorkerStatus:
             conditions = c.upsert(

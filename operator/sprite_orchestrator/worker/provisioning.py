@@ -23,6 +23,7 @@ import shlex
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from sprite_orchestrator.failpoints import failpoint
 from sprite_orchestrator.providers.base import ExecResult, Provider
 from sprite_orchestrator.worker import claude_config, remote
 from sprite_orchestrator.worker.remote import STATE_DIR, WorkerError
@@ -100,6 +101,7 @@ async def provision(provider: Provider, name: str, plan: ProvisionPlan) -> Provi
     for step in STEPS:
         outcome = await _STEPS[step](provider, name, plan)
         (ran if outcome == "ran" else skipped).append(step)
+        failpoint(f"after-provision-{step}")
     return ProvisionResult(ran=tuple(ran), skipped=tuple(skipped))
 
 

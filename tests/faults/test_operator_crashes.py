@@ -1,0 +1,104 @@
+"""The operator SIGKILLed at every step of a dispatch, and at random: each prompt lands once.
+
+The operator is a real `orchestrator operator` process; the API keeps its state across its
+deaths, as a cluster's would, and the machines (tmux servers, agents) live on. Pastes are
+counted where they land: the demo agent saves every prompt it receives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import pathlib
+import random
+
+from tests.conftest import Cluster, eventually
+from tests.faults.conftest import OperatorProcess
+from tests.operator.test_dispatch import assert_succeeded_on, conditions, received
+
+# Every step of one dispatch where the operator's state and the world's part ways, in the
+# order a dispatch passes them (a new worker is provisioned for the task, then bound).
+DISPATCH_STEPS = (
+    "after-provision-prepare",
+    "after-provision-clone",
+    "after-provision-setup",
+    "after-provision-agent",
+    "after-provision-tmux",  # machine ready, Provisioned not yet written
+    "after-bind",  # the Worker holds the task; the task does not know it yet
+    "before-paste",
+    "after-paste",  # pasted, Delivered not yet written
+    "after-delivered",
+    "after-finished",  # Succeeded written, the worker still holds the task
+    "after-agent-restart",  # a fresh agent, the worker not yet released
+)
+
+
+async def test_killed_at_every_step_of_a_dispatch_the_prompt_lands_once(
+    cluster: Cluster, operator_process: OperatorProcess, demo_repo: pathlib.Path
+) -> None:
+    await cluster.pool("demo", demo_repo, scaling={"minIdle": 0, "maxWorkers": 1})
+    prompt = "first task, survives eleven crashes"
+    first = await cluster.task("demo", prompt)
+
+    for step in DISPATCH_STEPS:
+        operator_process.start(failpoints=step)
+        await operator_process.killed_at(step)
+    operator_process.start()
+
+    task = await cluster.succeeded(first, timeout=60)
+    assert_succeeded_on(task, "demo-1", prompt)
+    await eventually(lambda: _released(cluster, "demo-1"), timeout=60)
+    second = await cluster.task("demo", "second task, after the crashes")
+    assert_succeeded_on(
+        await cluster.succeeded(second, timeout=60), "demo-1", "second task, after the crashes"
+    )
+    assert received(cluster, "demo-1") == [prompt.encode(), b"second task, after the crashes"]
+    assert operator_process.kills == len(DISPATCH_STEPS)
+    assert [w["metadata"]["name"] for w in await cluster.kube.list("workers", "default")] == [
+        "demo-1"
+    ]
+
+
+RANDOM_TASKS = 6
+RANDOM_SEED = 20261125
+
+
+async def test_killed_at_random_times_every_prompt_lands_once(
+    cluster: Cluster, operator_process: OperatorProcess, demo_repo: pathlib.Path
+) -> None:
+    """SIGKILL after a random 0.3-3 s of every run, restart at once, until all are done."""
+    rng = random.Random(RANDOM_SEED)
+    await cluster.pool("demo", demo_repo, scaling={"minIdle": 0, "maxWorkers": 2})
+    # One task's agent fails: a crash must not turn its AgentError into anything else.
+    texts = [f"task {i} demo:sleep=0.{rng.randint(1, 9)}" for i in range(RANDOM_TASKS - 1)]
+    texts.append("the failing one demo:error")
+    names = [await cluster.task("demo", text) for text in texts]
+
+    async def all_finished() -> list[dict] | None:
+        if not operator_process.alive():
+            operator_process.start()
+        tasks = [await cluster.get("agenttasks", n) for n in names]
+        done = [t for t in tasks if conditions(t).get("Succeeded", ("Unknown",))[0] != "Unknown"]
+        return tasks if len(done) == len(tasks) else None
+
+    for _ in range(8):  # eight random kills, then let it finish
+        operator_process.start()
+        await asyncio.sleep(rng.uniform(0.3, 3.0))
+        operator_process.kill()
+    finished = await eventually(all_finished, timeout=120, interval=0.5)
+
+    pasted = received(cluster, "demo-1") + received(cluster, "demo-2")
+    for task in finished:
+        text = task["spec"]["prompt"]
+        assert pasted.count(text.encode()) == 1, (text, pasted)
+        ended = ("False", "AgentError") if "demo:error" in text else ("True", "AgentCompleted")
+        assert conditions(task)["Succeeded"] == ended, task["status"]
+        assert conditions(task)["Delivered"] == ("True", "PromptDelivered")
+    assert len(pasted) == RANDOM_TASKS
+    assert operator_process.kills == 8
+
+
+async def _released(cluster: Cluster, worker: str) -> bool:
+    """The worker let go of its task and is Ready for the next one."""
+    body = await cluster.get("workers", worker)
+    status = body.get("status") or {}
+    return not status.get("taskRef") and conditions(body).get("Ready", ("",))[0] == "True"
