@@ -102,7 +102,11 @@ class _Worker:
         return float(self.spec.poll_interval_seconds)
 
     async def _revive(self, reading: readings.Reading) -> None:
-        """An idle worker whose agent or session is gone gets a new one (work is kept)."""
+        """A worker whose agent or session is gone, with no prompt delivered, gets a new one.
+
+        A lost session (a cold sprite, a rebooted host) is provisioned again, the task it
+        holds kept: the steps are idempotent, so the repo and any work in it stay.
+        """
         if reading.source == "session":
             await self._set_provisioned("False", "SessionLost", reading.detail)
             return
@@ -221,10 +225,10 @@ class _Worker:
         stop = stop_reason(task, now=self.rt.now())
         if stop is not None:
             await self._stop(task, *stop)
+        elif not task_states.is_delivered(task_status(task)):
+            await self._deliver(task, reading)  # a lost session is provisioned again first
         elif reading.source == "session":
             await self._lost(task, reading)
-        elif not task_states.is_delivered(task_status(task)):
-            await self._deliver(task, reading)
         else:
             await self._follow(task, reading)
 
@@ -237,17 +241,10 @@ class _Worker:
             events.warn(body, reason=reason, message=message)
 
     async def _lost(self, task: Body, reading: readings.Reading) -> None:
-        """The worker's tmux server is gone under a task: retry or fail, replace the worker."""
+        """The tmux server is gone under a delivered task: fail it, replace the worker."""
         name = task["metadata"]["name"]
-        status = task_status(task)
-        retries = int((task.get("spec") or {}).get("retries") or 0)
         message = f"worker {self.name} was lost: {reading.detail}"
-        if not task_states.is_delivered(status) and status.attempts <= retries:
-            body = await self._transition(name, task_states.requeued, message + "; retrying")
-        else:
-            body = await self._transition(
-                name, task_states.failed, task_states.WORKER_LOST, message
-            )
+        body = await self._transition(name, task_states.failed, task_states.WORKER_LOST, message)
         events.warn(body, reason=task_states.WORKER_LOST, message=message)
         await self._set_provisioned("False", task_states.WORKER_LOST, message)
         await self.rt.kube.delete(WORKERS, self.namespace, self.name)  # a new one replaces it
@@ -366,7 +363,10 @@ class _Worker:
     async def _release(self, task: str) -> None:
         """Free the worker: the task's work saved, the repo reset, a fresh agent, no taskRef."""
         await self._save(task, reset=True)
-        await delivery.restart_agent(self.provider, self.name, session=self.session)
+        try:
+            await delivery.restart_agent(self.provider, self.name, session=self.session)
+        except delivery.DeliveryFailed as exc:  # no session (a cold sprite): make it again
+            await self._set_provisioned("False", "SessionLost", str(exc))
 
         def change(_: Body, s: WorkerStatus) -> WorkerStatus:
             conditions = c.upsert(
