@@ -130,18 +130,25 @@ class SpritesProvider:
         return self._machine(name)
 
     async def destroy(self, name: str) -> None:
-        """Checkpoint the sprite's filesystem, then destroy it; gone already is fine."""
+        """Checkpoint the sprite's filesystem, then destroy it; gone already is fine.
+
+        A sprite of that name that is not ours is left alone: we hold no sprite there.
+        """
         _check(_NAME, "machine name", name)
+        self._known.discard(name)
         try:
             await self._owned(name)
         except MachineNotFound:
-            self._known.discard(name)
+            return
+        except ProviderError as exc:
+            if exc.reason != NAME_TAKEN:
+                raise
+            logger.warning(f"not destroying sprite {name}: {exc}")
             return
         client = await self._api()
         await self._checkpoint(client, name)
         with self._errors(f"destroying sprite {name}"), contextlib.suppress(MachineNotFound):
             await client.destroy_sprite(name)
-        self._known.discard(name)
 
     async def list(self) -> Sequence[Machine]:
         """The pool's sprites: named `<pool>-<N>` and labelled with our namespace and pool."""
