@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from sprite_orchestrator.cli import demo
 from sprite_orchestrator.core import prompts
 from sprite_orchestrator.devserver.serving import write_kubeconfig
 from tests.conftest import NS, Cluster, eventually
@@ -195,19 +196,23 @@ async def test_the_token_never_shows_in_logs_events_or_status(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     sprites_api.refuse("POST", "/v1/sprites", status=429, retry_after=1)
-    await sprites_pool(operator, sprites_api, demo_repo)
+    key = "sk-ant-test-0a1b2c3d4e5f"  # travels to the sprite on an exec's stdin
+    await operator.kube.create_secret(NS, "claude-auth", {"ANTHROPIC_API_KEY": key.encode()})
+    agent = {"command": demo.DEMO_AGENT, "authSecretRef": {"name": "claude-auth"}}
+    await sprites_pool(operator, sprites_api, demo_repo, agent=agent)
     name = await operator.task("demo", "a task")
     await operator.succeeded(name, timeout=60)
 
     logged = "\n".join(r.getMessage() for r in caplog.records) + caplog.text
     assert "> Authorization: [redacted]" in logged  # websockets did speak, at DEBUG
-    assert "RateLimited" in logged or "rate limiting" in logged
-    assert TOKEN not in logged
+    assert "> BINARY [" in logged  # its frames too, by their size only
+    assert "rate limiting" in logged
+    assert TOKEN not in logged and key not in logged
     shown = str(await all_events(operator))
     for plural in ("workerpools", "workers", "agenttasks"):
         shown += str(await operator.kube.list(plural, NS))
-    assert TOKEN not in shown
-    written = [
-        p for p in sprites_api.root.rglob("*") if p.is_file() and "checkpoints" not in p.parts
-    ]
+    assert TOKEN not in shown and key not in shown
+    env_file = sprites_api.sprites["demo-1"].home / ".sprite-orchestrator" / "agent" / "env"
+    assert key.encode() in env_file.read_bytes()  # where it belongs, and only there
+    written = [p for p in sprites_api.root.rglob("*") if p.is_file() and p != env_file]
     assert not any(TOKEN.encode() in p.read_bytes() for p in written)

@@ -40,6 +40,7 @@ import httpx
 import sprites
 from sprites import exceptions as sprite_errors
 from sprites.types import ListOptions
+from websockets import frames
 
 from sprite_orchestrator.core import naming
 from sprite_orchestrator.providers.base import (
@@ -400,20 +401,25 @@ async def _structured_errors(response: httpx.Response) -> None:
         raise error
 
 
-class _RedactAuthorization(logging.Filter):
-    """websockets logs request headers at DEBUG: the bearer token must not be among them."""
+class _Redact(logging.Filter):
+    """websockets logs at DEBUG the request headers, the bearer token among them, and the
+    start and end of every frame as text, where stdin may carry the agent's secrets (the
+    provisioning archive): the token is redacted, frames are shown by their size only."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         if isinstance(args, tuple) and len(args) == 2 and str(args[0]).lower() == "authorization":
             record.args = (args[0], "[redacted]")
+        elif isinstance(args, tuple) and len(args) == 1 and isinstance(args[0], frames.Frame):
+            frame = args[0]
+            record.args = (f"{frame.opcode.name} [{len(frame.data)} bytes]",)
         return True
 
 
 def _redact_websocket_headers() -> None:
     client_logger = logging.getLogger("websockets.client")
-    if not any(isinstance(f, _RedactAuthorization) for f in client_logger.filters):
-        client_logger.addFilter(_RedactAuthorization())
+    if not any(isinstance(f, _Redact) for f in client_logger.filters):
+        client_logger.addFilter(_Redact())
 
 
 def _check(pattern: re.Pattern[str], kind: str, value: str) -> None:
