@@ -11,7 +11,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,ssh]'
+	$(BIN)/pip install --quiet -e '.[dev,ssh,sprites]'
 	touch $(STAMP)
 
 # The main job on the embedded default: a local API, the operator, a demo pool, a demo task.

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sys
 
-from bench import dispatch_latency, dispatch_latency_ssh
+from bench import dispatch_latency, dispatch_latency_sprites, dispatch_latency_ssh
 
 BENCHMARKS = {
     "dispatch_latency": dispatch_latency.main,
     "dispatch_latency_ssh": dispatch_latency_ssh.main,
+    "dispatch_latency_sprites": dispatch_latency_sprites.main,
 }
 
 

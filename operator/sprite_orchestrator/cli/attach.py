@@ -57,6 +57,8 @@ async def _argv(target: Target, name: str) -> list[str]:
     if kind == "SSH":
         ssh_argv = _ssh(worker["metadata"]["name"], machine)
         return [*ssh_argv, "attach", "-t", naming.session_name(pool)]
+    if kind == "Sprites":
+        return _sprite(worker["metadata"]["name"])
     if kind != "Local":
         fail(f"attach to {kind} workers lands with the {kind} provider")
     if not machine or not await asyncio.to_thread(pathlib.Path(machine).is_dir):
@@ -83,6 +85,18 @@ def _ssh(name: str, machine: str | None) -> list[str]:
         return ssh.attach_command(machine)
     except ValueError:
         fail(f"worker {name} names no SSH machine ({machine!r})")
+
+
+def _sprite(name: str) -> list[str]:
+    """`sprite console -s NAME` (the Sprites CLI); then `tmux attach -t <pool>-dev` in it."""
+    try:
+        from sprite_orchestrator.providers import sprites
+    except ImportError:
+        fail(
+            "attaching to Sprites workers needs sprites-py: "
+            "pip install 'sprite-orchestrator[sprites]'"
+        )
+    return sprites.attach_command(name)
 
 
 async def _worker(target: Target, name: str) -> Body:

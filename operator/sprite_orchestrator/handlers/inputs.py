@@ -5,7 +5,7 @@ from __future__ import annotations
 from sprite_orchestrator.core import naming, prompts
 from sprite_orchestrator.kube import Kube, NotFound
 from sprite_orchestrator.models import AgentTaskSpec, WorkerPoolSpec
-from sprite_orchestrator.models.pool import SSHProviderSpec
+from sprite_orchestrator.models.pool import SpritesProviderSpec, SSHProviderSpec
 from sprite_orchestrator.worker.provisioning import ProvisionPlan
 
 AUTH_KEYS = ("ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN")
@@ -112,6 +112,15 @@ async def ssh_secrets(kube: Kube, namespace: str, spec: SSHProviderSpec) -> tupl
         field="spec.provider.ssh.knownHostsSecretRef",
     )
     return private_key, known_hosts
+
+
+async def sprites_token(kube: Kube, namespace: str, spec: SpritesProviderSpec) -> str:
+    """A Sprites pool's API token, for the provider's client only."""
+    ref = spec.token_secret_ref
+    raw = await _secret_key(
+        kube, namespace, ref.name, ref.key or "token", field="spec.provider.sprites.tokenSecretRef"
+    )
+    return raw.decode("utf-8", errors="replace").strip()
 
 
 async def _secret_key(kube: Kube, namespace: str, name: str, key: str, *, field: str = "") -> bytes:

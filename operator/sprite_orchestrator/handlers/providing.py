@@ -6,7 +6,7 @@ import pathlib
 
 from sprite_orchestrator.handlers import inputs
 from sprite_orchestrator.kube import Kube
-from sprite_orchestrator.models.pool import SSHProviderSpec, WorkerPoolSpec
+from sprite_orchestrator.models.pool import SpritesProviderSpec, SSHProviderSpec, WorkerPoolSpec
 from sprite_orchestrator.providers.base import Provider, ProviderError
 
 
@@ -24,6 +24,8 @@ def build(
         return LocalProvider(state_dir / "local" / namespace / pool)
     if spec.provider.type == "SSH" and spec.provider.ssh is not None:
         return _ssh(kube, namespace, pool, spec.provider.ssh)
+    if spec.provider.type == "Sprites" and spec.provider.sprites is not None:
+        return _sprites(kube, namespace, pool, spec.provider.sprites)
     raise ProviderError(
         f"provider {spec.provider.type} is not available in this build yet",
         reason="ProviderUnavailable",
@@ -52,4 +54,24 @@ def _ssh(kube: Kube, namespace: str, pool: str, spec: SSHProviderSpec) -> Provid
         hosts=[ssh.Host(h.address, h.port) for h in spec.hosts],
         user=spec.user,
         credentials=credentials,
+    )
+
+
+def _sprites(kube: Kube, namespace: str, pool: str, spec: SpritesProviderSpec) -> Provider:
+    try:
+        from sprite_orchestrator.providers import sprites
+    except ImportError:
+        raise ProviderError(
+            "the Sprites provider needs sprites-py: pip install 'sprite-orchestrator[sprites]'",
+            reason="ProviderUnavailable",
+        ) from None
+
+    async def token() -> str:
+        try:
+            return await inputs.sprites_token(kube, namespace, spec)
+        except inputs.InvalidInput as exc:
+            raise ProviderError(str(exc), reason=exc.reason) from None
+
+    return sprites.SpritesProvider(
+        namespace=namespace, pool=pool, token=token, base_url=spec.base_url
     )

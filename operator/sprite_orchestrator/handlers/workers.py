@@ -148,7 +148,11 @@ class _Worker:
             events.warn(body, reason=WORKER_RESET, message=message)
 
     async def _revive(self, reading: readings.Reading) -> None:
-        """An idle worker whose agent or session is gone gets a new one (work is kept)."""
+        """A worker whose agent or session is gone, with no prompt delivered, gets a new one.
+
+        A lost session (a cold sprite, a rebooted host) is provisioned again, the task it
+        holds kept: the steps are idempotent, so the repo and any work in it stay.
+        """
         if reading.source == "session":
             await self._set_provisioned("False", "SessionLost", reading.detail)
             return
@@ -290,10 +294,10 @@ class _Worker:
         stop = stop_reason(task, now=self.rt.now())
         if stop is not None:
             await self._stop(task, *stop)
+        elif not task_states.is_delivered(task_status(task)):
+            await self._deliver(task, reading)  # a lost session is provisioned again first
         elif reading.source == "session":
             await self._lost(task, reading.detail)
-        elif not task_states.is_delivered(task_status(task)):
-            await self._deliver(task, reading)
         else:
             await self._follow(task, reading)
 
@@ -453,7 +457,10 @@ class _Worker:
     async def _release(self, task: str) -> None:
         """Free the worker: the task's work saved, the repo reset, a fresh agent, no taskRef."""
         await self._save(task, reset=True)
-        await delivery.restart_agent(self.provider, self.name, session=self.session)
+        try:
+            await delivery.restart_agent(self.provider, self.name, session=self.session)
+        except delivery.DeliveryFailed as exc:  # no session (a cold sprite): make it again
+            await self._set_provisioned("False", "SessionLost", str(exc))
         await transcripts.keep(self.rt, self.provider, self.namespace, self.name, task, ended=True)
         failpoint("after-agent-restart")
 

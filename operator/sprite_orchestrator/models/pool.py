@@ -60,9 +60,14 @@ class SSHProviderSpec(Model):
 
 
 class SpritesProviderSpec(Model):
-    """Fly.io Sprites."""
+    """Fly.io Sprites: one sprite per worker, named after it."""
 
-    token_secret_ref: SecretKeyRef
+    token_secret_ref: SecretKeyRef = Field(
+        description="The Sprites API token (key defaults to token)."
+    )
+    base_url: Annotated[str, Field(max_length=2048, pattern=r"^https?://\S+$")] | None = Field(
+        default=None, description="The Sprites API; https://api.sprites.dev if unset."
+    )
 
 
 ProviderType = Literal["Local", "SSH", "Sprites"]

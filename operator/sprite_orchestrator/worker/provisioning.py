@@ -3,7 +3,8 @@
 Five steps, each one exec of `provision.sh`, each idempotent and resumable (re-running after a
 crash at any line converges; completed steps are skipped):
 
-    prepare  ~/.sprite-orchestrator and its assets (status hook, launcher, demo agent)
+    prepare  ~/.sprite-orchestrator and its assets (status hook, launcher, demo agent,
+             keep-awake)
     clone    the repo at ~/<repo_dir>, at `ref`, with the deploy key if any
     setup    the repo's setup script (default scripts/dev-setup.sh), if present
     agent    the agent's argv, env (secrets: a 0600 file) and permission mode; Claude Code's
@@ -34,7 +35,7 @@ DEMO_AGENT_COMMAND = ("demo-agent.py",)
 STEPS = ("prepare", "clone", "setup", "agent", "tmux")
 
 _SCRIPT = "provision.sh"
-_INSTALLED = ("status-hook.sh", "launcher.sh", "demo-agent.py")
+_INSTALLED = ("status-hook.sh", "launcher.sh", "demo-agent.py", "keep-awake.sh")
 _TIMEOUTS = {"prepare": 60.0, "clone": 1800.0, "setup": 3600.0, "agent": 60.0, "tmux": 60.0}
 _API_KEY = "ANTHROPIC_API_KEY"
 _FILE, _EXECUTABLE, _SECRET = 0o644, 0o755, 0o600

@@ -75,6 +75,13 @@ fi
 status=null
 if [ -s "$so/status.json" ]; then status=$(<"$so/status.json"); fi
 
+# On a Sprite, hold it awake while the agent works (keep-awake.sh; nothing elsewhere).
+if [ -S "${SPRITE_ORCHESTRATOR_API_SOCK:-/.sprite/api.sock}" ] && [ -f "$so/bin/keep-awake.sh" ]; then
+    state=''
+    [[ $status =~ \"state\":\"([a-z]+)\" ]] && state=${BASH_REMATCH[1]}
+    bash "$so/bin/keep-awake.sh" "$state" </dev/null
+fi
+
 printf '{"server":%s,"session":%s,"windows":{%s},"pane_id":%s,"pane_dead":%s,' \
     "$server" "$has_session" "$windows" "$pane" "$dead"
 printf '"pane_dead_status":%s,"pane_dead_signal":%s,"pane_pid":%s,"agent_alive":%s,' \

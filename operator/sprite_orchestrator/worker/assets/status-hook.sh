@@ -143,6 +143,11 @@ printf '"error":%s,"notification_type":%s,"reason":%s,"prior_state":%s,"time":%s
     "$j_err" "$j_ntype" "$j_reason" "$j_prior" "$now" "$seq" >>"$tmp"
 mv -f "$tmp" "$status_file"
 
+# On a Sprite, hold it awake while the agent works, release it when the turn ends.
+if [ -S "${SPRITE_ORCHESTRATOR_API_SOCK:-/.sprite/api.sock}" ] && [ -f "$so/bin/keep-awake.sh" ]; then
+    bash "$so/bin/keep-awake.sh" "$state" </dev/null &
+fi
+
 # Target the pane, never a window name: the name is what we are changing.
 if [ -n "$window" ] && [ -n "${TMUX_PANE:-}" ]; then
     tmux rename-window -t "$TMUX_PANE" "$window"

@@ -1,0 +1,427 @@
+"""The Sprites provider: one Fly.io Sprite per worker, through sprites-py's async client.
+
+A worker `kite-1` is the sprite `kite-1`, labelled with its namespace and pool, so `list`
+finds the pool's sprites again after an operator restart, and a sprite of the same name that
+belongs to someone else is refused, never taken over. The API token is read from the pool's
+Secret when the client is made (again after the API refused it, so a rotated token is used
+from then on) and lives only in the client: never logged, never in an argv or a URL.
+
+Commands run over the exec WebSocket as `bash -c 'cd && exec "$@"' … env … timeout … ARGV`:
+the argv travels as a list (no shell quoting), in HOME, with the locale and TERM every
+provider gives, under `timeout` so that the sprite itself kills an overrunning command. The
+SDK's `env=` would *replace* the sprite's environment (PATH and HOME with it), so it is never
+used: variables are set by `env` inside the command. Data travels on stdin.
+
+Errors keep their meaning for the Worker's conditions: a rate limit is `RateLimited` and a
+full organisation `CapacityExceeded` (the API's retry-after is honoured here: until it passes
+no request is sent), a refused token `AuthenticationFailed`, a sprite that is gone
+`MachineNotFound`. The SDK turns REST errors into text; a response hook turns them back into
+its structured `APIError` so that the status, error code and retry-after are not lost.
+
+Sleep: a sprite pauses ~30 s after its last exec and a cold one loses its processes. While
+the operator polls, every poll is an exec; beyond that the worker holds the sprite awake from
+inside (see `worker/assets/keep-awake.sh`), and a worker found cold is provisioned again.
+Work is never lost: `destroy` checkpoints the sprite's filesystem first (besides the `wip/`
+commit the worker makes) and destroys nothing if the checkpoint fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import io
+import logging
+import math
+import re
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+
+import httpx
+import sprites
+from sprites import exceptions as sprite_errors
+from sprites.types import ListOptions
+from websockets import frames
+
+from sprite_orchestrator.core import naming
+from sprite_orchestrator.providers.base import (
+    ExecResult,
+    ExecTimeout,
+    Machine,
+    MachineNotFound,
+    ProviderError,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://api.sprites.dev"
+RATE_LIMITED = "RateLimited"
+CAPACITY_EXCEEDED = "CapacityExceeded"
+AUTHENTICATION_FAILED = "AuthenticationFailed"
+UNREACHABLE = "SpritesUnreachable"
+API_ERROR = "SpritesAPIError"
+NAME_TAKEN = "SpriteNameTaken"
+CHECKPOINT_FAILED = "CheckpointFailed"
+
+_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_LABEL = "sprite-orchestrator"
+# What every command finds in its environment, as on Local and SSH machines.
+_BASE_ENV = {"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TERM": "xterm-256color"}
+_WRAPPER = 'cd && exec "$@"'
+_KILL_AFTER = 5  # seconds between `timeout`'s TERM and its KILL
+_TIMED_OUT = 124  # `timeout`'s exit status when the command overran
+_GRACE = 10.0  # past the sprite's own timeout, the client stops waiting
+_DEFAULT_RETRY = 30  # seconds, when a rate limit names no retry-after
+_PAGE = 50  # the API's largest page of sprites
+
+# Reads the token from the pool's Secret.
+TokenSource = Callable[[], Awaitable[str]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Labels:
+    """The labels that mark a sprite as a worker of one pool."""
+
+    namespace: str
+    pool: str
+
+    def all(self) -> list[str]:
+        return [_LABEL, f"so-ns-{self.namespace}", f"so-pool-{self.pool}"]
+
+    def match(self, labels: Sequence[str]) -> bool:
+        return set(self.all()) <= set(labels)
+
+
+class SpritesProvider:
+    """Workers as Sprites of one organisation, found again by their labels."""
+
+    def __init__(
+        self,
+        *,
+        namespace: str,
+        pool: str,
+        token: TokenSource,
+        base_url: str | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        _check(_NAME, "namespace", namespace)
+        _check(_NAME, "pool name", pool)
+        self._pool = pool
+        self._labels = Labels(namespace, pool)
+        self._token = token
+        self._base_url = base_url or DEFAULT_BASE_URL
+        self._timeout = timeout
+        self._client: sprites.AsyncSpritesClient | None = None
+        self._client_lock = asyncio.Lock()
+        self._known: set[str] = set()  # sprites seen to be ours, to skip the ownership check
+        self._not_before = 0.0  # loop time before which the API asked us not to come back
+        self._limited: ProviderError | None = None
+        _redact_websocket_headers()
+
+    async def create(self, name: str) -> Machine:
+        """The worker's sprite: the one we made before, else a new one with our labels."""
+        _check(_NAME, "machine name", name)
+        try:
+            await self._owned(name)
+        except MachineNotFound:
+            client = await self._api()
+            with self._errors(f"creating sprite {name}"):
+                await client.create_sprite(name, labels=self._labels.all())
+        self._known.add(name)
+        return self._machine(name)
+
+    async def destroy(self, name: str) -> None:
+        """Checkpoint the sprite's filesystem, then destroy it; gone already is fine.
+
+        A sprite of that name that is not ours is left alone: we hold no sprite there.
+        """
+        _check(_NAME, "machine name", name)
+        self._known.discard(name)
+        try:
+            await self._owned(name)
+        except MachineNotFound:
+            return
+        except ProviderError as exc:
+            if exc.reason != NAME_TAKEN:
+                raise
+            logger.warning(f"not destroying sprite {name}: {exc}")
+            return
+        client = await self._api()
+        await self._checkpoint(client, name)
+        with self._errors(f"destroying sprite {name}"), contextlib.suppress(MachineNotFound):
+            await client.destroy_sprite(name)
+
+    async def list(self) -> Sequence[Machine]:
+        """The pool's sprites: named `<pool>-<N>` and labelled with our namespace and pool."""
+        client = await self._api()
+        found: list[str] = []
+        token: str | None = None
+        while True:
+            options = ListOptions(
+                prefix=f"{self._pool}-", max_results=_PAGE, continuation_token=token
+            )
+            with self._errors("listing sprites"):
+                page = await client.list_sprites(options)
+            found += [
+                info.name
+                for info in page.sprites
+                if self._labels.match(info.labels)
+                and naming.worker_index(self._pool, info.name) is not None
+            ]
+            if not page.has_more or not page.next_continuation_token:
+                break
+            token = page.next_continuation_token
+        self._known.update(found)
+        return [self._machine(n) for n in sorted(found)]
+
+    async def exec(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        stdin: bytes = b"",
+        timeout: float = 60.0,  # noqa: ASYNC109 (enforced on the sprite by `timeout`)
+        env: Mapping[str, str] | None = None,
+    ) -> ExecResult:
+        """Run argv in the sprite's HOME with `stdin`; see the module docstring."""
+        _check(_NAME, "machine name", name)
+        if not argv:
+            raise ProviderError("exec needs a command", reason="InvalidCommand")
+        if name not in self._known:
+            await self._owned(name)
+            self._known.add(name)
+        client = await self._api()
+        out, err = io.BytesIO(), io.BytesIO()
+        command = client.sprite(name).command(
+            *command_argv(argv, env=env, seconds=timeout),
+            stdin=io.BytesIO(stdin) if stdin else None,
+            stdout=out,
+            stderr=err,
+            timeout=timeout + _KILL_AFTER + _GRACE,
+        )
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        code = 0
+        try:
+            with self._errors(f"{argv[0]} on {name}"):
+                await command.run()
+        except sprite_errors.ExecError as exc:
+            code = exc.exit_code()
+        except sprite_errors.TimeoutError:
+            raise ExecTimeout(
+                f"{argv[0]} on {name} ran longer than {timeout:g}s and the sprite never said "
+                "it ended"
+            ) from None
+        if code == _TIMED_OUT and loop.time() - started >= timeout:
+            raise ExecTimeout(f"{argv[0]} on {name} ran longer than {timeout:g}s and was killed")
+        return ExecResult(code, out.getvalue(), err.getvalue())
+
+    async def close(self) -> None:
+        """Close the client's connections; the sprites stay."""
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await client.aclose()
+
+    # -- the API -------------------------------------------------------------------------------
+
+    async def _api(self) -> sprites.AsyncSpritesClient:
+        """The client, made with the token read now; refused while a rate limit lasts."""
+        if self._limited is not None:
+            if asyncio.get_running_loop().time() < self._not_before:
+                raise ProviderError(str(self._limited), reason=self._limited.reason)
+            self._limited = None
+        async with self._client_lock:
+            if self._client is None:
+                token = await self._token()
+                if not token.strip():
+                    raise ProviderError(
+                        "spec.provider.sprites.tokenSecretRef holds an empty token",
+                        reason="InvalidToken",
+                    )
+                client = sprites.AsyncSpritesClient(
+                    token.strip(), base_url=self._base_url, timeout=self._timeout
+                )
+                client._client.event_hooks["response"].append(_structured_errors)
+                self._client = client
+            return self._client
+
+    async def _owned(self, name: str) -> None:
+        """Raise MachineNotFound if the sprite does not exist, NameTaken if it is not ours."""
+        client = await self._api()
+        with self._errors(f"looking up sprite {name}"):
+            sprite = await client.get_sprite(name)
+        if not self._labels.match(sprite.labels):
+            raise ProviderError(
+                f"a sprite named {name} exists but is not a worker of "
+                f"{self._labels.namespace}/{self._labels.pool} (labels {sprite.labels}); "
+                "sprite names are global to the organisation: rename the pool, or destroy "
+                "that sprite",
+                reason=NAME_TAKEN,
+            )
+
+    async def _checkpoint(self, client: sprites.AsyncSpritesClient, name: str) -> None:
+        """A checkpoint of the sprite's filesystem; an error stops the destroy."""
+        comment = f"sprite-orchestrator: {name} before it was destroyed"
+        with self._errors(f"checkpointing sprite {name}"):
+            stream = await client.sprite(name).create_checkpoint(comment)
+            failed = [m.error or str(m.data) for m in stream if m.type == "error" or m.error]
+        if failed:
+            raise ProviderError(
+                f"the checkpoint of {name} failed, so it was not destroyed: {failed[-1]}",
+                reason=CHECKPOINT_FAILED,
+            )
+
+    @contextlib.contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        """SDK errors as ProviderErrors with a reason a human can act on."""
+        try:
+            yield
+        except sprite_errors.APIError as exc:
+            raise self._api_error(exc, doing) from None
+        except sprite_errors.AuthenticationError:
+            self._drop_client()
+            raise ProviderError(
+                f"{doing}: the Sprites API refused the token of "
+                "spec.provider.sprites.tokenSecretRef",
+                reason=AUTHENTICATION_FAILED,
+            ) from None
+        except sprite_errors.NotFoundError:
+            raise MachineNotFound(f"{doing}: no such sprite") from None
+        except sprite_errors.NetworkError as exc:
+            raise ProviderError(
+                f"{doing}: cannot reach the Sprites API at {self._base_url}: {exc}",
+                reason=UNREACHABLE,
+            ) from None
+        except httpx.HTTPError as exc:
+            raise ProviderError(
+                f"{doing}: cannot reach the Sprites API at {self._base_url}: {exc}",
+                reason=UNREACHABLE,
+            ) from None
+        except (sprite_errors.ExecError, sprite_errors.TimeoutError):
+            raise
+        except sprite_errors.SpriteError as exc:
+            raise ProviderError(f"{doing}: {exc}", reason=API_ERROR) from None
+
+    def _api_error(self, exc: sprite_errors.APIError, doing: str) -> ProviderError:
+        status = exc.status_code
+        if status == 404:
+            return MachineNotFound(f"{doing}: no such sprite")
+        if status == 401:
+            self._drop_client()
+            return ProviderError(
+                f"{doing}: the Sprites API refused the token of "
+                "spec.provider.sprites.tokenSecretRef",
+                reason=AUTHENTICATION_FAILED,
+            )
+        detail = str(exc)[:512]
+        if exc.is_concurrent_limit_exceeded():
+            error = ProviderError(
+                f"{doing}: the organisation's concurrent sprite limit is reached "
+                f"({exc.current_count or '?'} of {exc.limit or '?'}): {detail}. Lower "
+                "spec.scaling.maxWorkers or raise the limit",
+                reason=CAPACITY_EXCEEDED,
+            )
+            return self._hold_off(error, exc.get_retry_after_seconds())
+        if exc.is_rate_limit_error() or exc.is_creation_rate_limited():
+            after = exc.get_retry_after_seconds() or _DEFAULT_RETRY
+            error = ProviderError(
+                f"{doing}: the Sprites API is rate limiting this organisation; retrying "
+                f"after {after}s: {detail}",
+                reason=RATE_LIMITED,
+            )
+            return self._hold_off(error, after)
+        return ProviderError(
+            f"{doing}: the Sprites API answered {status}: {detail}", reason=API_ERROR
+        )
+
+    def _hold_off(self, error: ProviderError, seconds: int | None) -> ProviderError:
+        """No request before `seconds` pass: each one would only be refused again."""
+        if seconds:
+            self._not_before = asyncio.get_running_loop().time() + seconds
+            self._limited = error
+            logger.warning(f"sprites {self._labels.namespace}/{self._labels.pool}: {error}")
+        return error
+
+    def _drop_client(self) -> None:
+        """A refused token: the next call reads the Secret again (it may have rotated)."""
+        client, self._client = self._client, None
+        if client is not None:
+            task = asyncio.get_running_loop().create_task(client.aclose())
+            task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
+
+    def _machine(self, name: str) -> Machine:
+        return Machine(name=name, id=machine_id(name), attach=attach_command(name))
+
+
+def command_argv(
+    argv: Sequence[str], *, env: Mapping[str, str] | None, seconds: float
+) -> list[str]:
+    """The argv the sprite runs: at HOME, with our environment, under `timeout`."""
+    variables = {**_BASE_ENV, **(env or {})}
+    for key in variables:
+        _check(_ENV_NAME, "environment variable name", key)
+    limit = str(max(1, math.ceil(seconds)))
+    return [
+        "bash",
+        "-c",
+        _WRAPPER,
+        "sprite-exec",
+        "env",
+        *(f"{key}={value}" for key, value in variables.items()),
+        "timeout",
+        "-k",
+        str(_KILL_AFTER),
+        limit,
+        *argv,
+    ]
+
+
+def machine_id(name: str) -> str:
+    """The sprite as Worker.status.machine shows it: `sprite://<name>`."""
+    return f"sprite://{name}"
+
+
+def attach_command(name: str) -> list[str]:
+    """`sprite console -s NAME`: the Sprites CLI's shell on the sprite; then `tmux attach`."""
+    _check(_NAME, "sprite name", name)
+    return ["sprite", "console", "-s", name]
+
+
+async def _structured_errors(response: httpx.Response) -> None:
+    """Raise the SDK's structured APIError for a REST error it would flatten into text.
+
+    401 and 404 stay with the SDK, which has its own exceptions for them.
+    """
+    if response.status_code < 400 or response.status_code in (401, 404):
+        return
+    body = await response.aread()
+    error = sprite_errors.parse_api_error(response.status_code, body, dict(response.headers))
+    if error is not None:
+        raise error
+
+
+class _Redact(logging.Filter):
+    """websockets logs at DEBUG the request headers, the bearer token among them, and the
+    start and end of every frame as text, where stdin may carry the agent's secrets (the
+    provisioning archive): the token is redacted, frames are shown by their size only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 2 and str(args[0]).lower() == "authorization":
+            record.args = (args[0], "[redacted]")
+        elif isinstance(args, tuple) and len(args) == 1 and isinstance(args[0], frames.Frame):
+            frame = args[0]
+            record.args = (f"{frame.opcode.name} [{len(frame.data)} bytes]",)
+        return True
+
+
+def _redact_websocket_headers() -> None:
+    client_logger = logging.getLogger("websockets.client")
+    if not any(isinstance(f, _Redact) for f in client_logger.filters):
+        client_logger.addFilter(_Redact())
+
+
+def _check(pattern: re.Pattern[str], kind: str, value: str) -> None:
+    if not pattern.fullmatch(value):
+        raise ProviderError(f"invalid {kind} {value!r}", reason="InvalidSpec")

@@ -1,0 +1,203 @@
+"""The Sprites provider through sprites-py against the fake Sprites API (tests/fakes/sprites.py)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from sprite_orchestrator.providers import sprites
+from sprite_orchestrator.providers.base import ExecTimeout, MachineNotFound, ProviderError
+from tests.fakes.sprites import FakeSprites
+from tests.sprites.conftest import TOKEN
+
+Make = Callable[..., sprites.SpritesProvider]
+
+
+@pytest.fixture
+async def make(sprites_api: FakeSprites) -> AsyncIterator[Make]:
+    """Providers for the fake API (a second one is the operator after a restart)."""
+    made: list[sprites.SpritesProvider] = []
+
+    def build(*, pool: str = "kite", namespace: str = "default", token: str = TOKEN) -> Any:
+        async def source() -> str:
+            return token
+
+        provider = sprites.SpritesProvider(
+            namespace=namespace, pool=pool, token=source, base_url=sprites_api.url
+        )
+        made.append(provider)
+        return provider
+
+    yield build
+    for provider in made:
+        await provider.close()
+
+
+async def test_exec_runs_the_argv_at_home_with_exit_code_and_both_streams(
+    make: Make, sprites_api: FakeSprites
+) -> None:
+    provider = make()
+    await provider.create("kite-1")
+
+    result = await provider.exec(
+        "kite-1", ["bash", "-c", 'pwd; cat; echo "to stderr" >&2; exit 7'], stdin=b"in\n"
+    )
+
+    home = sprites_api.sprites["kite-1"].home
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        7,
+        f"{home}\nin\n".encode(),
+        b"to stderr\n",
+    )
+
+
+async def test_arguments_stdin_and_env_arrive_exactly_as_given_and_path_is_kept(
+    make: Make,
+) -> None:
+    provider = make()
+    await provider.create("kite-1")
+    word = 'it\'s $HOME `id` $(id) ; && | > \\ "q" \n new line 日本語 👩‍💻 *'
+    data = bytes(range(256)) * 400  # 100 KB, every byte value
+
+    args = await provider.exec("kite-1", ["printf", "%s|", word, "", "-n"])
+    echoed = await provider.exec("kite-1", ["cat"], stdin=data)
+    env = await provider.exec(
+        "kite-1", ["bash", "-c", 'echo "$LANG $EXTRA"; command -v tmux'], env={"EXTRA": word}
+    )
+
+    assert args.stdout.decode() == f"{word}||-n|"
+    assert echoed.stdout == data
+    lang, _, rest = env.stdout.decode().partition(" ")
+    assert lang == "C.UTF-8" and rest.startswith(word + "\n")
+    assert rest.rstrip().endswith("/tmux")  # the sprite's PATH survived our variables
+
+
+async def test_a_command_past_its_timeout_is_killed_on_the_sprite(make: Make) -> None:
+    provider = make()
+    await provider.create("kite-1")
+
+    with pytest.raises(ExecTimeout, match="ran longer than 1s"):
+        await provider.exec("kite-1", ["bash", "-c", "sleep 30.7"], timeout=1)
+    left = await provider.exec("kite-1", ["pgrep", "-f", "[s]leep 30.7"])
+
+    assert left.exit_code == 1  # nothing left running
+
+
+async def test_sprites_are_labelled_and_found_again_by_another_operator(
+    make: Make, sprites_api: FakeSprites
+) -> None:
+    first = make()
+    await first.create("kite-1")
+    await first.create("kite-2")
+    await make(pool="other").create("other-1")
+    await make(namespace="prod").create("kite-3")  # the same pool name in another namespace
+
+    found = await make().list()
+
+    assert [m.name for m in found] == ["kite-1", "kite-2"]
+    assert found[0].id == "sprite://kite-1"
+    assert list(found[0].attach) == ["sprite", "console", "-s", "kite-1"]
+    assert sprites_api.sprites["kite-1"].labels == [
+        "sprite-orchestrator",
+        "so-ns-default",
+        "so-pool-kite",
+    ]
+
+
+async def test_a_sprite_of_someone_else_is_never_taken(make: Make) -> None:
+    await make(namespace="prod").create("kite-1")
+    provider = make()
+
+    with pytest.raises(ProviderError, match="not a worker of default/kite") as create:
+        await provider.create("kite-1")
+    with pytest.raises(ProviderError) as run:
+        await provider.exec("kite-1", ["true"])
+    await provider.destroy("kite-1")  # not ours: left alone
+
+    assert create.value.reason == run.value.reason == "SpriteNameTaken"
+    assert [m.name for m in await make(namespace="prod").list()] == ["kite-1"]
+
+
+async def test_destroy_checkpoints_first_and_a_gone_sprite_is_not_an_error(
+    make: Make, sprites_api: FakeSprites
+) -> None:
+    provider = make()
+    await provider.create("kite-1")
+    await provider.exec("kite-1", ["bash", "-c", "echo work > notes.txt"])
+
+    await provider.destroy("kite-1")
+    await provider.destroy("kite-1")
+
+    assert "kite-1" not in sprites_api.sprites
+    [checkpoint] = sprites_api.checkpoints
+    assert checkpoint.read("home/notes.txt") == b"work\n"
+    with pytest.raises(MachineNotFound):
+        await provider.exec("kite-1", ["true"])
+
+
+async def test_a_sprite_destroyed_behind_our_back_is_MachineNotFound(
+    make: Make, sprites_api: FakeSprites
+) -> None:
+    provider = make()
+    await provider.create("kite-1")
+    await provider.exec("kite-1", ["true"])
+    await make().destroy("kite-1")
+
+    with pytest.raises(MachineNotFound):
+        await provider.exec("kite-1", ["true"])
+
+
+async def test_a_rate_limit_holds_off_until_retry_after(
+    make: Make, sprites_api: FakeSprites
+) -> None:
+    sprites_api.refuse("POST", "/v1/sprites", status=429, retry_after=30)
+    provider = make()
+
+    with pytest.raises(ProviderError) as first:
+        await provider.create("kite-1")
+    with pytest.raises(ProviderError) as second:
+        await provider.list()
+
+    assert first.value.reason == second.value.reason == "RateLimited"
+    assert "retrying after 30s" in str(first.value)
+    assert ("GET", "/v1/sprites") not in sprites_api.requests  # not asked again before then
+
+
+async def test_a_refused_token_is_AuthenticationFailed_and_read_again_next_time(
+    sprites_api: FakeSprites,
+) -> None:
+    tokens = ["wrong-token", TOKEN]
+
+    async def source() -> str:
+        return tokens[0]
+
+    provider = sprites.SpritesProvider(
+        namespace="default", pool="kite", token=source, base_url=sprites_api.url
+    )
+    try:
+        with pytest.raises(ProviderError) as refused:
+            await provider.create("kite-1")
+        tokens.pop(0)  # the Secret was fixed
+        machine = await provider.create("kite-1")
+    finally:
+        await provider.close()
+
+    assert refused.value.reason == "AuthenticationFailed"
+    assert "wrong-token" not in str(refused.value)
+    assert machine.name == "kite-1"
+
+
+async def test_the_token_is_not_in_the_websocket_debug_log(
+    make: Make, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    provider = make()
+    await provider.create("kite-1")
+
+    await provider.exec("kite-1", ["true"])
+
+    assert "> Authorization: [redacted]" in caplog.text
+    assert TOKEN not in caplog.text
