@@ -15,10 +15,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from tests.ssh import sshd
+
 from bench import dispatching, harness
 from bench.harness import NS
 from sprite_orchestrator.cli import demo
-from tests.ssh import sshd
 
 
 async def measure(runs: int) -> dict[str, Any]:

@@ -22,6 +22,7 @@ import os
 import time
 import uuid
 from collections.abc import Mapping, Sequence
+from typing import ClassVar
 
 from sprite_orchestrator.providers.base import ExecResult, Machine, MachineNotFound
 
@@ -41,7 +42,7 @@ class _Agent:
 class DoubleProvider:
     """The Provider Protocol over machines kept in memory (see the module docstring)."""
 
-    machines: dict[str, _Agent] = {}  # one operator process, one set of machines
+    machines: ClassVar[dict[str, _Agent]] = {}  # one operator process, one set of machines
 
     def __init__(self, pool: str) -> None:
         self.pool = pool
@@ -63,7 +64,7 @@ class DoubleProvider:
         argv: Sequence[str],
         *,
         stdin: bytes = b"",
-        timeout: float = 60.0,  # noqa: ASYNC109 (the Provider Protocol's parameter)
+        timeout: float = 60.0,
         env: Mapping[str, str] | None = None,
     ) -> ExecResult:
         agent = self.machines.get(self._key(name))

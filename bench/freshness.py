@@ -76,7 +76,7 @@ def _tmux(state_dir: pathlib.Path, worker: str) -> list[str]:
     from sprite_orchestrator.providers.local import LocalProvider
 
     provider = LocalProvider(machine.parent)
-    return list(provider._machine(worker).attach)  # noqa: SLF001 (the attach argv, no API)
+    return list(provider._machine(worker).attach)
 
 
 async def _set_interval(kube: Kube, seconds: int) -> None:
@@ -93,7 +93,7 @@ async def _flips(kube: Kube, tmux: list[str], interval: int, flips: int) -> list
     samples = []
     names = ["agent:running", "agent:waiting"] * flips
     for name in names[:flips] + (["agent:waiting"] if flips % 2 else []):
-        await asyncio.sleep(random.uniform(0, interval))  # noqa: S311 (a phase, not a secret)
+        await asyncio.sleep(random.uniform(0, interval))
         subprocess.run([*tmux, "rename-window", "-t", SESSION_WINDOW, name], check=True)
         start = time.perf_counter()
 

@@ -30,6 +30,7 @@ RESULTS = pathlib.Path(__file__).parent / "results"
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 NS = "default"
 STARTUP = 60.0
+CLI = (sys.executable, "-m", "sprite_orchestrator.cli")
 T = TypeVar("T")
 
 
@@ -159,8 +160,7 @@ class Stack:
         self.root.mkdir(parents=True, exist_ok=True)
         log = (self.root / "api.log").open("ab")
         self.api = subprocess.Popen(
-            [sys.executable, "-m", "sprite_orchestrator.cli", "dev", "--api-only"]
-            + ["--kubeconfig", str(self.kubeconfig), "--state-dir", str(self.root / "dev")],
+            [*CLI, "dev", "--api-only", "--kubeconfig", str(self.kubeconfig)],
             stdout=log,
             stderr=log,
             env=environment(),
@@ -206,7 +206,7 @@ class Stack:
     def metrics(self) -> dict[str, float]:
         """The operator's Prometheus samples, name{labels} → value."""
         url = f"http://127.0.0.1:{self.metrics_port}/metrics"
-        with urllib.request.urlopen(url, timeout=5) as reply:  # noqa: S310 (our own port)
+        with urllib.request.urlopen(url, timeout=5) as reply:
             text = reply.read().decode()
         found: dict[str, float] = {}
         for row in text.splitlines():

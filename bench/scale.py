@@ -21,7 +21,6 @@ from typing import Any
 
 from bench import dispatching, harness
 from bench.harness import NS
-from sprite_orchestrator.cli import demo
 from sprite_orchestrator.kube import Kube
 
 POLL = 5
@@ -40,19 +39,23 @@ async def measure(sizes: list[int], cycles: int) -> dict[str, Any]:
             points, made = [], 0
             for size in sizes:
                 started = time.perf_counter()
-                await s.kube.patch("workerpools", NS, "demo", {"spec": {"scaling": {"maxWorkers": size}}})
+                await s.kube.patch(
+                    "workerpools", NS, "demo", {"spec": {"scaling": {"maxWorkers": size}}}
+                )
                 await _create_tasks(s.kube, made, size * TASKS_PER_WORKER)
                 made = size * TASKS_PER_WORKER
                 created = time.perf_counter() - started
                 await harness.until(lambda n=size: _all_bound(s.kube, n), timeout=1200, every=1.0)
                 converged = time.perf_counter() - started
-                points.append({
-                    "workers": size,
-                    "tasks": made,
-                    "create_tasks_s": round(created, 1),
-                    "all_bound_s": round(converged, 1),
-                    **await _steady(s, size, cycles),
-                })
+                points.append(
+                    {
+                        "workers": size,
+                        "tasks": made,
+                        "create_tasks_s": round(created, 1),
+                        "all_bound_s": round(converged, 1),
+                        **await _steady(s, size, cycles),
+                    }
+                )
                 print(f"  scale {size} workers / {made} tasks: {points[-1]}", flush=True)
     return {
         "what": "one operator, N Workers (all bound) and 10 x N AgentTasks (the rest queued)",

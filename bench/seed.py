@@ -20,22 +20,22 @@ the operator run in separate processes. Writes bench/results/seed.json.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import pathlib
 import shlex
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from bench import dispatching, dispatch_latency_ssh, harness
+from tests.ssh import sshd
+
+from bench import dispatch_latency_ssh, dispatching, harness
 from bench.harness import NS
 from sprite_orchestrator.cli import demo
 from sprite_orchestrator.kube import Kube
 from sprite_orchestrator.providers.local import LocalProvider
-from tests.ssh import sshd
 
 BUSY = "busy for a day demo:sleep=86400"
 PROBE = "tmux list-windows -t demo-dev -F '#{window_index}:#{window_name}'"
@@ -98,7 +98,7 @@ class LocalSeed(Seed):
         self.names = [f"demo-{i}" for i in range(1, size + 1)]
 
     def argv(self, index: int, command: str) -> list[str]:
-        socket = self.provider._machine(self.names[index]).attach[2]  # noqa: SLF001
+        socket = self.provider._machine(self.names[index]).attach[2]
         return ["bash", "-c", command.replace("tmux ", f"tmux -S {shlex.quote(socket)} ", 1)]
 
     def prompts(self, index: int) -> pathlib.Path:
@@ -127,7 +127,7 @@ async def measure_side(
             before = dispatching.count(prompts)
             start = time.perf_counter()
             got = await asyncio.to_thread(seed.dispatch, order, f"seed task {r}")
-            await harness.until(lambda b=before: _more(prompts, b), every=0.002)
+            await harness.until(lambda b=before, p=prompts: _more(p, b), every=0.002)
             theirs.append(time.perf_counter() - start)
             assert got == idle
             await asyncio.sleep(1.5)  # the demo agent's turn (0.5 s) ends
@@ -139,8 +139,12 @@ async def measure_side(
             "ours_api_ms": harness.stats(api),
             "ours_cli_ms": harness.stats(cli),
         }
-        point["ratio_seed_over_api"] = round(point["seed_ms"]["median"] / point["ours_api_ms"]["median"], 1)
-        point["ratio_seed_over_cli"] = round(point["seed_ms"]["median"] / point["ours_cli_ms"]["median"], 1)
+        point["ratio_seed_over_api"] = round(
+            point["seed_ms"]["median"] / point["ours_api_ms"]["median"], 1
+        )
+        point["ratio_seed_over_cli"] = round(
+            point["seed_ms"]["median"] / point["ours_cli_ms"]["median"], 1
+        )
         print(f"  {type(seed).__name__} {size}: {point}", flush=True)
         points.append(point)
         await harness.until(lambda: dispatching.ready_workers(s.kube, 1))
@@ -156,7 +160,9 @@ async def _filled(kube: Kube, size: int) -> bool:
         if t["spec"]["prompt"].startswith(BUSY)
         and (dispatching.condition(t, "Delivered") or {}).get("status") == "True"
     )
-    return len(workers) >= size and delivered >= size - 1 and await dispatching.ready_workers(kube, 1)
+    return (
+        len(workers) >= size and delivered >= size - 1 and await dispatching.ready_workers(kube, 1)
+    )
 
 
 def _idle_index(seed: Seed, size: int) -> int:
@@ -184,6 +190,14 @@ async def _cli(s: harness.Stack, prompts: Sequence[pathlib.Path], prompt: str) -
     await proc.wait()
     await harness.until(lambda: _finished_all(s.kube))
     return elapsed
+
+
+def _cli_start() -> float:
+    """Seconds for `orchestrator version`: the Python start every CLI dispatch pays first."""
+    argv = [sys.executable, "-m", "sprite_orchestrator.cli", "version"]
+    start = time.perf_counter()
+    subprocess.run(argv, env=harness.environment(), capture_output=True, check=True)
+    return time.perf_counter() - start
 
 
 async def _finished_all(kube: Kube) -> bool:
@@ -214,7 +228,10 @@ async def local(sizes: Sequence[int], runs: int) -> list[dict[str, Any]]:
 
 
 async def ssh(sizes: Sequence[int], runs: int) -> list[dict[str, Any]]:
-    with sshd.inventory(max(sizes)) as machines, tempfile.TemporaryDirectory(prefix="so-bench-") as tmp:
+    with (
+        sshd.inventory(max(sizes)) as machines,
+        tempfile.TemporaryDirectory(prefix="so-bench-") as tmp,
+    ):
         root = pathlib.Path(tmp)
         repo = machines.give(demo.make_repo(machines.root / "src"))
         async with harness.stack(root / "stack") as s:
@@ -244,6 +261,7 @@ def main(argv: list[str]) -> int:
         found["ssh"] = {"skipped": reason}
         print(f"seed side by side on SSH workers: skipped ({reason})")
     found["local"] = asyncio.run(local(sizes, runs))
+    found["cli_start_ms"] = harness.stats([_cli_start() for _ in range(runs)])
     found = harness.report("seed", found)
     for side in ("ssh", "local"):
         for p in found[side] if isinstance(found[side], list) else []:
@@ -253,6 +271,7 @@ def main(argv: list[str]) -> int:
                 f" {p['ours_cli_ms']['median']} ms (CLI); seed/ours {p['ratio_seed_over_api']}x"
                 f" (API), {p['ratio_seed_over_cli']}x (CLI)"
             )
+    print(harness.line("`orchestrator version` (the CLI's Python start)", found["cli_start_ms"]))
     return 0
 
 

@@ -68,9 +68,7 @@ async def _run(
     await asyncio.gather(
         *(dispatching.create_task(s.kube, PROMPT.format(i=i)) for i in range(tasks))
     )
-    await harness.until(
-        lambda: _count(prompts, seen, tasks), timeout=600, every=0.01
-    )
+    await harness.until(lambda: _count(prompts, seen, tasks), timeout=600, every=0.01)
     elapsed = time.perf_counter() - start
     arrived = [p.stat().st_mtime for d in prompts for p in d.glob("*.txt") if p not in seen]
     return elapsed, [t - start_wall for t in arrived]
