@@ -159,8 +159,9 @@ class Stack:
     async def start(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         log = (self.root / "api.log").open("ab")
+        dev = str(self.root / "dev")
         self.api = subprocess.Popen(
-            [*CLI, "dev", "--api-only", "--kubeconfig", str(self.kubeconfig)],
+            [*CLI, "dev", "--api-only", "--kubeconfig", str(self.kubeconfig), "--state-dir", dev],
             stdout=log,
             stderr=log,
             env=environment(),

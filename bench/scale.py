@@ -94,6 +94,7 @@ async def _steady(s: harness.Stack, size: int, cycles: int) -> dict[str, Any]:
     await asyncio.sleep(POLL * cycles)
     seconds = time.perf_counter() - start
     op2, api2, count2 = s.operator_usage(), s.api_usage(), s.metric(polls)
+    seconds = max(seconds, 1e-3)
     per_cycle = seconds / POLL
     cpu = op2["cpu_s"] - op["cpu_s"]
     return {
