@@ -1,7 +1,8 @@
 """Run every benchmark: `python -m bench`, or some: `python -m bench NAME [NAME...]`.
 
 Each prints its figures and writes bench/results/<name>.json; then bench/plot.py draws
-bench/results/seed.png when matplotlib is installed.
+bench/results/seed.png when matplotlib is installed, and bench/summary.py rewrites the table
+in bench/README.md.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from bench import (
     plot,
     scale,
     seed,
+    summary,
     throughput,
 )
 
@@ -27,6 +29,7 @@ BENCHMARKS: dict[str, Callable[[list[str]], int]] = {
     "seed": seed.main,
     "scale": scale.main,
     "plot": plot.main,
+    "summary": summary.main,
 }
 
 
