@@ -3,8 +3,8 @@
 The same measurement as bench/dispatch_latency.py, on a pool with provider SSH whose one
 machine is a real OpenSSH sshd on 127.0.0.1 (the tests' fixture, tests/ssh/sshd.py): every
 step of the dispatch (poll, delivery, the agent's restart) crosses SSH on the provider's
-pooled connection. Needs root and /usr/sbin/sshd; says so and skips otherwise. Prints the
-figures and writes bench/results/dispatch_latency_ssh.json.
+pooled connection. Needs root and /usr/sbin/sshd; says so and skips otherwise. Writes
+bench/results/dispatch_latency_ssh.json.
 """
 
 from __future__ import annotations
@@ -13,31 +13,43 @@ import asyncio
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from tests.ssh import sshd
 
-from bench import dispatching
-from bench.dispatching import NS
-from sprite_orchestrator import embedded
+from bench import dispatching, harness
+from bench.harness import NS
 from sprite_orchestrator.cli import demo
 
 
-async def measure(runs: int) -> dict[str, object]:
+async def measure(runs: int) -> dict[str, Any]:
     with sshd.inventory(1) as machines, tempfile.TemporaryDirectory(prefix="so-bench-") as tmp:
         repo = machines.give(demo.make_repo(machines.root / "src"))
-        async with embedded.control_plane(Path(tmp) / "workers") as cp:
-            await cp.kube.create_secret(NS, "ssh-key", {"ssh-privatekey": machines.private_key})
-            await cp.kube.create_secret(NS, "ssh-hosts", {"known_hosts": machines.known_hosts()})
-            pool = demo.pool_body(repo, claude=False)
-            pool["spec"]["scaling"] = {"minIdle": 1, "maxWorkers": 1}
-            pool["spec"]["provider"] = machines.provider_spec(
-                key_secret="ssh-key", known_hosts_secret="ssh-hosts"
-            )
-            await cp.kube.create("workerpools", NS, pool)
-            home = machines.hosts[0].home
-            prompts = home / ".sprite-orchestrator" / "demo-agent" / "prompts"
-            samples = await dispatching.measure(cp, prompts, runs)
-    return dispatching.figures(samples, runs, provider="SSH (OpenSSH sshd on 127.0.0.1)")
+        async with harness.stack(Path(tmp) / "stack") as s:
+            await ssh_pool(s, machines, repo, len(machines.hosts))
+            prompts = [h.home / dispatching.PROMPTS for h in machines.hosts]
+            await harness.until(lambda: dispatching.ready_workers(s.kube, 1), timeout=180)
+            samples = await dispatching.measure(s.kube, prompts, runs)
+    return {
+        "what": dispatching.WHAT,
+        "provider": "SSH (OpenSSH sshd on 127.0.0.1, demo agent in real tmux)",
+        "setup": "API emulator and operator in separate processes",
+        "latency_ms": harness.stats(samples),
+    }
+
+
+async def ssh_pool(
+    s: harness.Stack, machines: sshd.Inventory, repo: Path, workers: int, *, min_idle: int = 1
+) -> None:
+    """The demo pool on the inventory's SSH machines, its Secrets first."""
+    await s.kube.create_secret(NS, "ssh-key", {"ssh-privatekey": machines.private_key})
+    await s.kube.create_secret(NS, "ssh-hosts", {"known_hosts": machines.known_hosts()})
+    pool = dispatching.pool_body(repo, workers)
+    pool["spec"]["scaling"]["minIdle"] = min_idle
+    pool["spec"]["provider"] = machines.provider_spec(
+        key_secret="ssh-key", known_hosts_secret="ssh-hosts"
+    )
+    await s.kube.create("workerpools", NS, pool)
 
 
 def main(argv: list[str]) -> int:
@@ -45,10 +57,9 @@ def main(argv: list[str]) -> int:
     if reason is not None:
         print(f"dispatch latency on a warm SSH worker: skipped ({reason})")
         return 0
-    runs = int(argv[0]) if argv else 20
-    figures = asyncio.run(measure(runs))
-    label = "dispatch latency on a warm SSH worker"
-    dispatching.report("dispatch_latency_ssh", figures, label=label)
+    runs = int(argv[0]) if argv else 40
+    found = harness.report("dispatch_latency_ssh", asyncio.run(measure(runs)))
+    print(harness.line("dispatch latency, warm SSH worker", found["latency_ms"]))
     return 0
 
 

@@ -1,97 +1,87 @@
-"""What the dispatch latency benchmarks share: one warm worker, timed tasks, the figures.
+"""What the dispatch benchmarks share: pools of warm workers, timed tasks, prompts arrived.
 
-A benchmark brings a control plane with a pool `demo` of one warm worker `demo-1` and the
-folder where that worker's demo agent saves each prompt it reads; `measure` creates tasks one
-after another and times each from creation to the saved prompt.
+A benchmark brings an API with a pool `demo` of warm workers and the folders where those
+workers' demo agents save each prompt they read; `measure` creates tasks one after another
+and times each from creation to the saved prompt.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import pathlib
-import statistics
 import time
+from collections.abc import Sequence
+from typing import Any
 
-from sprite_orchestrator import API_VERSION, embedded
+from bench.harness import NS, until
+from sprite_orchestrator import API_VERSION
+from sprite_orchestrator.cli import demo
+from sprite_orchestrator.kube import Kube
 
-RESULTS = pathlib.Path(__file__).parent / "results"
-NS = "default"
 WHAT = "AgentTask created -> prompt read by the agent in tmux window 1, warm worker"
+PROMPTS = pathlib.Path(".sprite-orchestrator/demo-agent/prompts")  # under a worker's HOME
 
 
-async def until(probe, *, timeout: float = 60.0, every: float = 0.002):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = await probe()
-        if value:
-            return value
-        await asyncio.sleep(every)
-    raise TimeoutError("benchmark step timed out")
+def local_prompts(state_dir: pathlib.Path, worker: str, pool: str = "demo") -> pathlib.Path:
+    """Where a Local worker's demo agent saves the prompts it reads."""
+    return state_dir / "local" / NS / pool / worker / "home" / PROMPTS
 
 
-async def measure(cp: embedded.ControlPlane, prompts: pathlib.Path, runs: int) -> list[float]:
-    """Seconds from each task's creation until the agent has read its whole prompt."""
+def pool_body(repo: pathlib.Path, workers: int, *, poll: int = 1) -> dict[str, Any]:
+    """The demo pool (demo agent), `workers` warm workers, polled every `poll` seconds."""
+    pool = demo.pool_body(repo, claude=False)
+    pool["spec"]["scaling"] = {"minIdle": min(workers, 100), "maxWorkers": workers}
+    pool["spec"]["pollIntervalSeconds"] = poll
+    return pool
+
+
+async def measure(kube: Kube, prompts: Sequence[pathlib.Path], runs: int) -> list[float]:
+    """Seconds from each task's creation until an agent has read its whole prompt."""
     samples = []
     for i in range(runs):
-        await until(lambda: _ready(cp))
-        before = len(list(prompts.glob("*.txt"))) if prompts.exists() else 0
+        await until(lambda: ready_workers(kube, len(prompts)))
+        before = count(prompts)
         start = time.perf_counter()
-        name = await _task(cp, f"benchmark task {i}")
-        await until(lambda b=before: _arrived(prompts, b))
+        name = await create_task(kube, f"benchmark task {i}")
+        await until(lambda b=before: _more(prompts, b), every=0.002)
         samples.append(time.perf_counter() - start)
-        await until(lambda n=name: _finished(cp, n))
+        await until(lambda n=name: finished(kube, n))
     return samples
 
 
-def figures(samples: list[float], runs: int, **extra: object) -> dict[str, object]:
-    ms = sorted(s * 1000 for s in samples)
-    return {
-        "runs": runs,
-        "median_ms": round(statistics.median(ms), 1),
-        "p90_ms": round(ms[int(0.9 * (len(ms) - 1))], 1),
-        "min_ms": round(ms[0], 1),
-        "max_ms": round(ms[-1], 1),
-        "what": WHAT,
-        **extra,
-    }
+async def ready_workers(kube: Kube, want: int) -> bool:
+    """Whether `want` workers of the pool are Ready (idle with an agent waiting)."""
+    ready = 0
+    for worker in await kube.list("workers", NS):
+        conds = (worker.get("status") or {}).get("conditions", [])
+        ready += any(c["type"] == "Ready" and c["status"] == "True" for c in conds)
+    return ready >= want
 
 
-def report(name: str, found: dict[str, object], *, label: str) -> None:
-    """Write bench/results/<name>.json and print the figures in one line."""
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{name}.json").write_text(json.dumps(found, indent=2) + "\n")
-    print(
-        f"{label} over {found['runs']} runs: median {found['median_ms']} ms,"
-        f" p90 {found['p90_ms']} ms, min {found['min_ms']} ms, max {found['max_ms']} ms"
-    )
-
-
-async def _ready(cp: embedded.ControlPlane) -> bool:
-    worker = await cp.kube.get("workers", NS, "demo-1") if await _exists(cp) else None
-    conds = ((worker or {}).get("status") or {}).get("conditions", [])
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in conds)
-
-
-async def _exists(cp: embedded.ControlPlane) -> bool:
-    return any(w["metadata"]["name"] == "demo-1" for w in await cp.kube.list("workers", NS))
-
-
-async def _task(cp: embedded.ControlPlane, prompt: str) -> str:
+async def create_task(kube: Kube, prompt: str, pool: str = "demo") -> str:
     body = {
         "apiVersion": API_VERSION,
         "kind": "AgentTask",
-        "metadata": {"generateName": "demo-", "namespace": NS},
-        "spec": {"pool": "demo", "prompt": prompt},
+        "metadata": {"generateName": f"{pool}-", "namespace": NS},
+        "spec": {"pool": pool, "prompt": prompt},
     }
-    return str((await cp.kube.create("agenttasks", NS, body))["metadata"]["name"])
+    return str((await kube.create("agenttasks", NS, body))["metadata"]["name"])
 
 
-async def _arrived(prompts: pathlib.Path, before: int) -> bool:
-    return prompts.exists() and len(list(prompts.glob("*.txt"))) > before
+def count(prompts: Sequence[pathlib.Path]) -> int:
+    return sum(len(list(p.glob("*.txt"))) for p in prompts if p.exists())
 
 
-async def _finished(cp: embedded.ControlPlane, name: str) -> bool:
-    task = await cp.kube.get("agenttasks", NS, name)
-    conds = (task.get("status") or {}).get("conditions", [])
-    return any(c["type"] == "Succeeded" and c["status"] != "Unknown" for c in conds)
+async def _more(prompts: Sequence[pathlib.Path], before: int) -> bool:
+    return count(prompts) > before
+
+
+def condition(task: dict[str, Any], kind: str) -> dict[str, Any] | None:
+    for cond in (task.get("status") or {}).get("conditions", []):
+        if cond["type"] == kind:
+            return dict(cond)
+    return None
+
+
+async def finished(kube: Kube, name: str) -> bool:
+    found = condition(await kube.get("agenttasks", NS, name), "Succeeded")
+    return found is not None and found["status"] != "Unknown"
