@@ -19,12 +19,12 @@ if [ ${#found[@]} -eq 0 ]; then
 fi
 file=${found[0]}
 for ((i = 0; i < wait; i++)); do
-    tail -c 65536 "$file" | grep -qE '"type": ?"cost-state"' && break
+    grep -qE '"type": ?"cost-state"' < <(tail -c 65536 "$file") && break
     sleep 0.1
 done
 printf 'result=found\nsize=%s\n\n' "$(wc -c <"$file")"
 if [ "$what" = summary ]; then
-    grep -E "$records" "$file" | tail -c "$limit"
+    { grep -E "$records" "$file" || true; } | tail -c "$limit"  # no records yet is no error
 else
     tail -c "$limit" "$file"
 fi
