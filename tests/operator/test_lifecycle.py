@@ -11,7 +11,7 @@ from sprite_orchestrator.cli import demo
 from sprite_orchestrator.handlers.runtime import parse_iso
 from sprite_orchestrator.providers.local import LocalProvider
 from tests.conftest import NS, Clock, Cluster, eventually
-from tests.operator.test_dispatch import attach_argv, conditions, events, home, received
+from tests.operator.test_dispatch import attach_argv, conditions, home, received
 
 
 def git(repo: pathlib.Path, *args: str) -> str:
