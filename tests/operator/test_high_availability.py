@@ -14,6 +14,7 @@ import subprocess
 import aiohttp
 import pytest
 
+from sprite_orchestrator.handlers import peering
 from tests.chart.charting import objects
 from tests.chart.test_rbac_from_a_run import ME, Permission, granted, permission
 from tests.conftest import NS, Cluster, eventually
@@ -118,3 +119,17 @@ async def _having(values, wanted: set[int], *, exact: bool = False) -> set[int] 
     got = await values
     ok = got == wanted if exact else wanted <= got
     return got if ok else None
+
+
+async def test_peering_without_its_crds_says_what_to_apply(api: Cluster) -> None:
+    crd = f"{api.url}/apis/apiextensions.k8s.io/v1/customresourcedefinitions/"
+    async with (
+        aiohttp.ClientSession() as session,
+        session.delete(crd + "clusterkopfpeerings.kopf.dev") as response,
+    ):
+        assert response.status == 200
+
+    with pytest.raises(peering.PeeringUnavailable, match=r"apply the CRDs in crds/"):
+        await peering.ensure(api.kube, PEERING, ())
+    await peering.ensure(api.kube, PEERING, (NS,))  # the namespaced kind is still there
+    await peering.ensure(api.kube, PEERING, (NS,))  # and again: it exists already
