@@ -7,7 +7,7 @@ import os
 import pathlib
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 
 import pytest
 
@@ -16,7 +16,7 @@ from sprite_orchestrator.kube import Kube, configuration
 from tests.conftest import Cluster, _destroy_machines
 
 PEERING = "sprite-orchestrator"
-Start = Callable[[str, int], subprocess.Popen[bytes]]
+Start = Callable[..., subprocess.Popen[bytes]]
 
 
 @pytest.fixture
@@ -34,14 +34,15 @@ async def api(tmp_path: pathlib.Path) -> AsyncIterator[Cluster]:
 
 @pytest.fixture
 def start(tmp_path: pathlib.Path, api: Cluster) -> Iterator[Start]:
-    """Start `orchestrator operator --peering` replicas (NAME, PRIORITY), each logging to
-    NAME.log in tmp_path; all are killed after the test."""
+    """Start `orchestrator operator --peering` replicas (NAME, PRIORITY, [namespaces]), each
+    logging to NAME.log in tmp_path; all are killed after the test."""
     started: list[subprocess.Popen[bytes]] = []
 
-    def run(name: str, priority: int) -> subprocess.Popen[bytes]:
+    def run(name: str, priority: int, namespaces: Sequence[str] = ()) -> subprocess.Popen[bytes]:
         argv = [sys.executable, "-m", "sprite_orchestrator.cli", "operator"]
         argv += ["--kubeconfig", str(tmp_path / "kubeconfig"), "--state-dir", str(api.state_dir)]
         argv += ["--peering", PEERING, "--priority", str(priority)]
+        argv += [f"--namespace={namespace}" for namespace in namespaces]
         with (tmp_path / f"{name}.log").open("wb") as log:
             proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=os.environ)
         started.append(proc)

@@ -12,18 +12,30 @@ import signal
 import subprocess
 
 import aiohttp
+import pytest
 
-from tests.chart.charting import objects, one
+from sprite_orchestrator.handlers import peering
+from tests.chart.charting import objects
 from tests.chart.test_rbac_from_a_run import ME, Permission, granted, permission
-from tests.conftest import Cluster, eventually
+from tests.conftest import NS, Cluster, eventually
 from tests.operator.conftest import PEERING, Start
 from tests.operator.test_dispatch import received
 
 RESUMED = "Resuming operations after the pause"  # kopf's words when a replica starts acting
 
 
-async def peers(cluster: Cluster) -> dict[str, dict]:
-    url = f"{cluster.url}/apis/kopf.dev/v1/clusterkopfpeerings/{PEERING}"
+# All namespaces: one ClusterKopfPeering; some namespaces: a KopfPeering in each.
+SCOPES = {"cluster-wide": (), "namespaced": (NS,)}
+
+
+@pytest.fixture(params=SCOPES.values(), ids=SCOPES.keys())
+def namespaces(request: pytest.FixtureRequest) -> tuple[str, ...]:
+    return tuple(request.param)
+
+
+async def peers(cluster: Cluster, namespaces: tuple[str, ...]) -> dict[str, dict]:
+    where = f"namespaces/{namespaces[0]}/kopfpeerings" if namespaces else "clusterkopfpeerings"
+    url = f"{cluster.url}/apis/kopf.dev/v1/{where}/{PEERING}"
     async with (
         aiohttp.ClientSession(headers={"User-Agent": ME}) as session,
         session.get(url) as response,
@@ -33,8 +45,9 @@ async def peers(cluster: Cluster) -> dict[str, dict]:
         return dict((await response.json()).get("status") or {})
 
 
-async def priorities(cluster: Cluster) -> set[int]:
-    return {p["priority"] for p in (await peers(cluster)).values() if p.get("lifetime", 0) > 0}
+async def priorities(cluster: Cluster, namespaces: tuple[str, ...]) -> set[int]:
+    found = await peers(cluster, namespaces)
+    return {p["priority"] for p in found.values() if p.get("lifetime", 0) > 0}
 
 
 async def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -48,12 +61,16 @@ async def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 async def test_two_replicas_dispatch_each_task_once_and_the_second_takes_over(
-    api: Cluster, start: Start, demo_repo: pathlib.Path, tmp_path: pathlib.Path
+    api: Cluster,
+    start: Start,
+    namespaces: tuple[str, ...],
+    demo_repo: pathlib.Path,
+    tmp_path: pathlib.Path,
 ) -> None:
-    first = start("first", 200)
-    await eventually(lambda: _having(priorities(api), {200}), timeout=60)
-    start("second", 100)
-    await eventually(lambda: _having(priorities(api), {200, 100}), timeout=60)
+    first = start("first", 200, namespaces)
+    await eventually(lambda: _having(priorities(api, namespaces), {200}), timeout=60)
+    start("second", 100, namespaces)
+    await eventually(lambda: _having(priorities(api, namespaces), {200, 100}), timeout=60)
 
     await api.pool("demo", demo_repo, scaling={"minIdle": 0, "maxWorkers": 2})
     prompts = [f"task number {i}" for i in range(4)]
@@ -66,7 +83,7 @@ async def test_two_replicas_dispatch_each_task_once_and_the_second_takes_over(
     assert RESUMED in log(tmp_path, "first") and RESUMED not in log(tmp_path, "second")
 
     await stop(first)
-    await eventually(lambda: _having(priorities(api), {100}, exact=True), timeout=30)
+    await eventually(lambda: _having(priorities(api, namespaces), {100}, exact=True), timeout=30)
     after = await api.task("demo", "after the handover")
     task = await api.succeeded(after, timeout=90)
 
@@ -74,11 +91,11 @@ async def test_two_replicas_dispatch_each_task_once_and_the_second_takes_over(
     pasted = [p for w in ("demo-1", "demo-2") for p in received(api, w)]
     assert pasted.count(b"after the handover") == 1
     assert RESUMED in log(tmp_path, "second")
-    assert peering_permissions_used(api) == peering_permissions_granted()
+    assert peering_permissions_used(api) == peering_permissions_granted(namespaces)
 
 
 def peering_permissions_used(cluster: Cluster) -> set[Permission]:
-    """What the replicas asked of kopf's peering kinds (the test itself asks with aiohttp)."""
+    """What the replicas asked of kopf's peering kinds (the test's own requests left out)."""
     used = {
         permission(str(r.method.value), r.url.path, dict(r.params))
         for r in cluster.emulator
@@ -87,9 +104,11 @@ def peering_permissions_used(cluster: Cluster) -> set[Permission]:
     return {p for p in used if p is not None and p[0] == "kopf.dev"}
 
 
-def peering_permissions_granted() -> set[Permission]:
-    rules = one(objects(), "ClusterRole")["rules"]
-    return {p for p in granted(rules) if p[0] == "kopf.dev"}
+def peering_permissions_granted(namespaces: tuple[str, ...]) -> set[Permission]:
+    """What the chart grants for peering, watching all namespaces or these."""
+    objs = objects({"watchNamespaces": list(namespaces)})
+    roles = [o for o in objs if o["kind"] == ("Role" if namespaces else "ClusterRole")]
+    return {p for role in roles for p in granted(role["rules"]) if p[0] == "kopf.dev"}
 
 
 def log(tmp_path: pathlib.Path, name: str) -> str:
@@ -100,3 +119,17 @@ async def _having(values, wanted: set[int], *, exact: bool = False) -> set[int] 
     got = await values
     ok = got == wanted if exact else wanted <= got
     return got if ok else None
+
+
+async def test_peering_without_its_crds_says_what_to_apply(api: Cluster) -> None:
+    crd = f"{api.url}/apis/apiextensions.k8s.io/v1/customresourcedefinitions/"
+    async with (
+        aiohttp.ClientSession() as session,
+        session.delete(crd + "clusterkopfpeerings.kopf.dev") as response,
+    ):
+        assert response.status == 200
+
+    with pytest.raises(peering.PeeringUnavailable, match=r"apply the CRDs in crds/"):
+        await peering.ensure(api.kube, PEERING, ())
+    await peering.ensure(api.kube, PEERING, (NS,))  # the namespaced kind is still there
+    await peering.ensure(api.kube, PEERING, (NS,))  # and again: it exists already

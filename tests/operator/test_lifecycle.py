@@ -9,7 +9,6 @@ import pytest
 
 from sprite_orchestrator.cli import demo
 from sprite_orchestrator.handlers.runtime import parse_iso
-from sprite_orchestrator.providers.local import LocalProvider
 from tests.conftest import NS, Clock, Cluster, eventually
 from tests.operator.test_dispatch import attach_argv, conditions, home, received
 
@@ -278,8 +277,8 @@ async def test_a_machine_gone_under_a_delivered_task_fails_it_and_replaces_the_w
     await operator.condition("agenttasks", name, "Delivered", status="True")
     old = (await operator.get("workers", "demo-1"))["metadata"]["uid"]
 
-    machines = LocalProvider(operator.state_dir / "local" / NS / "demo")
-    await machines.destroy("demo-1")
+    machine = home(operator, "demo-1")
+    machine.rename(machine.with_name("gone"))  # the provider no longer finds the machine
     task = await operator.succeeded(name, timeout=30)
 
     assert succeeded(task) == ("False", "WorkerLost")  # delivered: never silently re-run
@@ -304,10 +303,11 @@ async def test_a_workers_idle_clock_restarts_when_it_is_bound(
     idle_since = await eventually(lambda: _idle_since(operator))
 
     clock.advance(600)
-    name = await operator.task("demo", "second demo:sleep=2")
+    name = await operator.task("demo", "second demo:sleep=60")
     await operator.condition("agenttasks", name, "Delivered", status="True")
     busy = await operator.get("workers", "demo-1")
     pool = await eventually(lambda: _counted(operator, busy=1))
+    await operator.kube.patch("agenttasks", NS, name, {"spec": {"cancelled": True}})
     await operator.succeeded(name)
 
     assert busy["status"].get("idleSinceTime") is None  # bound: not idle at all

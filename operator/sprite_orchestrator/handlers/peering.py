@@ -11,16 +11,19 @@ on one worker and every prompt pasted once.
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 from collections.abc import Collection
 
 import kopf
 
-from sprite_orchestrator.kube import Conflict, Kube
+from sprite_orchestrator.kube import Conflict, Kube, NotFound
 from sprite_orchestrator.models.crds import PEERING_GROUP, PEERING_VERSION
 
 LIFETIME = 60  # seconds a silent replica is still taken as alive (kopf's default)
+
+
+class PeeringUnavailable(RuntimeError):
+    """The peering kinds are not served: their CRDs were never applied."""
 
 
 def configure(
@@ -43,16 +46,20 @@ def configure(
 async def ensure(kube: Kube, name: str, namespaces: Collection[str]) -> None:
     """Create the peering objects if absent: a replica that never sees one never acts."""
     api_version = f"{PEERING_GROUP}/{PEERING_VERSION}"
-    if not namespaces:
-        body = {"apiVersion": api_version, "kind": "ClusterKopfPeering", "metadata": {"name": name}}
-        with contextlib.suppress(Conflict):
-            await kube.create_other(api_version, "clusterkopfpeerings", None, body)
-        return
-    for namespace in namespaces:
-        body = {
-            "apiVersion": api_version,
-            "kind": "KopfPeering",
-            "metadata": {"name": name, "namespace": namespace},
-        }
-        with contextlib.suppress(Conflict):
-            await kube.create_other(api_version, "kopfpeerings", namespace, body)
+    wanted: list[tuple[str | None, str, str]] = (
+        [(ns, "kopfpeerings", "KopfPeering") for ns in namespaces]
+        if namespaces
+        else [(None, "clusterkopfpeerings", "ClusterKopfPeering")]
+    )
+    for namespace, plural, kind in wanted:
+        meta = {"name": name, **({"namespace": namespace} if namespace else {})}
+        body = {"apiVersion": api_version, "kind": kind, "metadata": meta}
+        try:
+            await kube.create_other(api_version, plural, namespace, body)
+        except Conflict:
+            continue  # made by another replica or an earlier run
+        except NotFound:
+            raise PeeringUnavailable(
+                f"{plural}.{PEERING_GROUP} is not served: apply the CRDs in crds/ (helm "
+                "upgrade does not install new CRDs), or run without --peering"
+            ) from None
