@@ -19,6 +19,7 @@ from sprite_orchestrator.handlers.objects import (
     POOLS,
     RESET,
     TASKS,
+    WORKER_RESET,
     WORKERS,
     annotation,
     is_deleting,
@@ -43,7 +44,6 @@ logger = logging.getLogger(__name__)
 
 PROVISION_DEADLINE = 900.0
 RETRY_DELIVERY = ("AgentNotReady", "PromptCorrupted")  # nothing was claimed: try again
-WORKER_RESET = "WorkerReset"
 HEARTBEAT = 30.0  # lastPollTime is refreshed at least this often, not on every poll
 
 
