@@ -36,7 +36,7 @@ class Dev:
 
     def run(self, argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            argv, env=self.env, capture_output=True, text=True, timeout=90, **kwargs
+            argv, env=self.env, capture_output=True, text=True, timeout=180, **kwargs
         )
 
     def cli(self, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
@@ -62,7 +62,7 @@ class Dev:
         assert apply(self, manifest)
 
 
-def eventually(probe: Callable[[], Any], *, timeout: float = 60.0) -> Any:
+def eventually(probe: Callable[[], Any], *, timeout: float = 120.0) -> Any:
     """Poll a CLI observation until it is truthy (the CLI is a process: no event loop here)."""
     deadline = time.monotonic() + timeout
     last = None

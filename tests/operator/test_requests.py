@@ -14,6 +14,7 @@ __all__ = ["remote"]  # the fixture, shared with the lifecycle tests
 
 DRAIN = "orchestrator.dev/drain"
 RESET = "orchestrator.dev/reset-requested"
+SLOW = 120.0  # provisioning a machine, on a machine shared with other test runs
 
 
 async def event_messages(cluster: Cluster, name: str) -> list[tuple[str, str]]:
@@ -36,8 +37,8 @@ async def test_a_draining_pool_starts_nothing_and_lets_busy_workers_finish_then_
 ) -> None:
     await operator.pool("demo", demo_repo, scaling={"minIdle": 1, "maxWorkers": 2})
     busy = await operator.task("demo", "hold a worker demo:sleep=60")
-    await operator.condition("agenttasks", busy, "Delivered", status="True")
-    await eventually(lambda: _ready(operator, "demo-2"))  # minIdle keeps a second one warm
+    await operator.condition("agenttasks", busy, "Delivered", status="True", timeout=SLOW)
+    await eventually(lambda: _ready(operator, "demo-2"), timeout=SLOW)  # minIdle: one more warm
 
     await annotate(operator, "workerpools", "demo", DRAIN, "true")
 
@@ -52,31 +53,31 @@ async def test_a_draining_pool_starts_nothing_and_lets_busy_workers_finish_then_
     assert "position 1 of 1 in the queue" in scheduled["message"]
 
     await operator.kube.patch("agenttasks", NS, busy, {"spec": {"cancelled": True}})
-    assert await eventually(lambda: _only(operator, set()), timeout=60)  # finished, then gone
+    assert await eventually(lambda: _only(operator, set()), timeout=SLOW)  # finished, then gone
     assert "workerName" not in (await operator.get("agenttasks", waiting))["status"]
 
     await annotate(operator, "workerpools", "demo", DRAIN, None)
-    done = await operator.succeeded(waiting, timeout=60)
+    done = await operator.succeeded(waiting, timeout=SLOW)
     assert succeeded(done) == ("True", "AgentCompleted")
-    await operator.condition("workerpools", "demo", "Ready", status="True")
+    await operator.condition("workerpools", "demo", "Ready", status="True", timeout=SLOW)
 
 
 async def test_reset_re_provisions_an_idle_worker_on_a_fresh_machine(
     operator: Cluster, demo_repo: pathlib.Path
 ) -> None:
     await operator.pool("demo", demo_repo, scaling={"minIdle": 1, "maxWorkers": 1})
-    await eventually(lambda: _ready(operator, "demo-1"))
+    await eventually(lambda: _ready(operator, "demo-1"), timeout=SLOW)
     before = conditions(await operator.get("workers", "demo-1"))
     stray = home(operator, "demo-1") / "stray.txt"
     stray.write_text("left by a human\n")
 
     await annotate(operator, "workers", "demo-1", RESET, "2026-11-25T18:00:00Z")
 
-    seen = await eventually(lambda: _reasons(operator, "demo-1", "WorkerReset"))
+    seen = await eventually(lambda: _reasons(operator, "demo-1", "WorkerReset"), timeout=SLOW)
     assert seen == [
         ("WorkerReset", "reset requested (orchestrator reset): the machine is re-provisioned")
     ]
-    worker = await eventually(lambda: _ready(operator, "demo-1"))
+    worker = await eventually(lambda: _ready(operator, "demo-1"), timeout=SLOW)
     assert RESET not in (worker["metadata"].get("annotations") or {})
     assert conditions(worker)["Provisioned"] == ("True", "Provisioned") == before["Provisioned"]
     assert not stray.exists()  # a new machine
@@ -94,11 +95,11 @@ async def test_reset_of_a_busy_worker_saves_the_task_s_work_and_ends_it(
 
     await annotate(operator, "workers", "demo-1", RESET, "2026-11-25T18:00:00Z")
 
-    task = await operator.succeeded(name, timeout=60)
+    task = await operator.succeeded(name, timeout=SLOW)
     assert succeeded(task) == ("False", "WorkerReset")
     assert task["status"]["workBranch"] == f"wip/{name}"
     assert git(remote, "show", f"wip/{name}:notes.txt") == "work before the reset"
-    worker = await eventually(lambda: _ready(operator, "demo-1"), timeout=60)
+    worker = await eventually(lambda: _ready(operator, "demo-1"), timeout=SLOW)
     assert "taskRef" not in worker["status"] or worker["status"]["taskRef"] is None
 
 

@@ -85,6 +85,7 @@ def _print_next_steps(url: str, kubeconfig: pathlib.Path) -> None:
     console.print("In another terminal:")
     console.print(f"  export KUBECONFIG={kubeconfig}")
     console.print('  orchestrator dispatch --repo demo --command "…" --wait')
+    console.print("  orchestrator status; orchestrator workers; orchestrator pools")
     console.print("  kubectl get wp,wk,at")
     console.print("  orchestrator attach demo-1          # the agent's tmux session")
     console.print("Ctrl-C stops both; Local workers keep their tmux sessions for the next run.")

@@ -171,6 +171,7 @@ def _summary(spec: dict[str, Any], status: AgentTaskStatus, meta: Body) -> list[
         ("agent", status.agent_state or "-"),
         ("attempts", str(status.attempts)),
         ("timeout", f"{spec['timeoutSeconds']}s" if spec.get("timeoutSeconds") else "none"),
+        ("retries", f"{spec.get('retries', 0)}, priority {spec.get('priority', 0)}"),
         ("created", _when(meta.get("creationTimestamp"))),
         ("started", _when(status.start_time)),
         ("delivered", _when(status.delivered_time)),

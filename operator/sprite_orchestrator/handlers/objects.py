@@ -19,6 +19,7 @@ WORKERS, TASKS, POOLS = "workers", "agenttasks", "workerpools"
 # operator never writes a spec and a pool's spec may be managed from git.
 DRAIN = f"{GROUP}/drain"
 RESET = f"{GROUP}/reset-requested"
+WORKER_RESET = "WorkerReset"  # the reason while a reset worker waits to be provisioned anew
 
 
 def name_of(body: Body) -> str:
@@ -53,7 +54,7 @@ def worker_view(body: Body) -> allocation.WorkerView:
         and annotation(body, RESET) is None,  # a worker about to be reset takes no task
         failed=provisioned is not None
         and provisioned.status == "False"
-        and provisioned.reason != "Provisioning",
+        and provisioned.reason not in ("Provisioning", WORKER_RESET),
         task=status.task_ref.name if status.task_ref else None,
         deleting=is_deleting(body),
         idle_since=parse_iso(status.idle_since_time),

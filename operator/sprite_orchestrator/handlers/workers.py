@@ -20,6 +20,7 @@ from sprite_orchestrator.handlers.objects import (
     POOLS,
     RESET,
     TASKS,
+    WORKER_RESET,
     WORKERS,
     annotation,
     is_deleting,
@@ -43,7 +44,6 @@ from sprite_orchestrator.worker.remote import WorkerError
 logger = logging.getLogger(__name__)
 
 RETRY_DELIVERY = ("AgentNotReady", "PromptCorrupted")  # nothing was claimed: try again
-WORKER_RESET = "WorkerReset"
 HEARTBEAT = 30.0  # lastPollTime is refreshed at least this often, not on every poll
 
 
