@@ -271,3 +271,5 @@ async def _get(target: Target, plural: str, name: str) -> Body | None:
         return await target.kube.get(plural, target.namespace, name)
     except NotFound:
         return None
+    except Exception as exc:  # no API to talk to: say so in one line
+        fail(f"cannot reach the Kubernetes API at {target.kube.server}: {type(exc).__name__}")
