@@ -82,6 +82,10 @@ def logs(
 
 async def _logs(target: Target, name: str, *, follow: bool, output: Output) -> None:
     subject = await _resolve(target, name)
+    if follow and subject.worker_name is None:
+        fail(f"agenttask {name} has no worker yet (kubectl get at {name} says why)")
+    if follow and subject.provider is None:
+        fail(f"worker {subject.worker_name} is gone: nothing to follow")
     try:
         report = await _report(subject)
         if output is Output.json:
@@ -239,8 +243,7 @@ def _describe(summary: dict[str, Any]) -> str:
 
 async def _follow(target: Target, subject: Subject, shown: str) -> None:
     """Print what changes in the pane until the task ends (or the worker goes)."""
-    if subject.provider is None or subject.worker_name is None:
-        fail(f"worker {subject.worker_name or '?'} is gone: nothing to follow")
+    assert subject.provider is not None and subject.worker_name is not None
     session = naming.session_name(subject.pool)
     before = shown.splitlines()
     while True:
@@ -268,3 +271,5 @@ async def _get(target: Target, plural: str, name: str) -> Body | None:
         return await target.kube.get(plural, target.namespace, name)
     except NotFound:
         return None
+    except Exception as exc:  # no API to talk to: say so in one line
+        fail(f"cannot reach the Kubernetes API at {target.kube.server}: {type(exc).__name__}")

@@ -55,11 +55,19 @@ async def refresh(
     *,
     end_wait: float = 0.0,
 ) -> None:
-    """Read the summary on the worker into the task's status; count what the cost grew by."""
+    """Read the summary on the worker into the task's status; count what the cost grew by.
+
+    A summary is never worth failing a reconciliation: a transcript that cannot be read is
+    logged, and read again at the next poll.
+    """
     status = task_status(task)
     if status.session_id is None:
         return
-    summary = await transcript.summary(provider, worker, status.session_id, end_wait=end_wait)
+    try:
+        summary = await transcript.summary(provider, worker, status.session_id, end_wait=end_wait)
+    except (WorkerError, ProviderError) as exc:
+        logger.warning(f"the transcript of {task['metadata']['name']} on {worker}: {exc}")
+        return
     if summary is not None:
         await _record(rt, namespace, task, summary)
 
@@ -79,16 +87,19 @@ async def keep(
     session_id = task_status(body).session_id
     if session_id is None:
         return
+    end_wait = END_WAIT_SECONDS if ended else 0.0
+    await refresh(rt, provider, namespace, worker, body, end_wait=end_wait)
     try:
-        end_wait = END_WAIT_SECONDS if ended else 0.0
-        await refresh(rt, provider, namespace, worker, body, end_wait=end_wait)
         found = await transcript.copy(provider, worker, session_id)
     except (WorkerError, ProviderError) as exc:
         logger.warning(f"the transcript of {task} on {worker} could not be kept: {exc}")
         return
-    if found is not None:
-        path = saved_path(rt.state_dir, namespace, task)
-        await asyncio.to_thread(_write, path, found.data)
+    if found is None:
+        return
+    try:
+        await asyncio.to_thread(_write, saved_path(rt.state_dir, namespace, task), found.data)
+    except OSError as exc:  # a full or read-only state volume must not keep the worker
+        logger.warning(f"the transcript of {task} could not be saved: {exc}")
 
 
 async def _record(rt: Runtime, namespace: str, task: Body, summary: summaries.Summary) -> None:

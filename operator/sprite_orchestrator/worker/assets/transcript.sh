@@ -24,7 +24,7 @@ for ((i = 0; i < wait; i++)); do
 done
 printf 'result=found\nsize=%s\n\n' "$(wc -c <"$file")"
 if [ "$what" = summary ]; then
-    { grep -E "$records" "$file" || true; } | tail -c "$limit"  # no records yet is no error
+    { grep -E "$records" "$file" || [ $? -eq 1 ]; } | tail -c "$limit" # 1: no such line yet
 else
     tail -c "$limit" "$file"
 fi
