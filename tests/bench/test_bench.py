@@ -17,6 +17,7 @@ def test_every_benchmark_is_reachable_by_name() -> None:
     assert set(bench_main.BENCHMARKS) == {
         "dispatch_latency",
         "dispatch_latency_ssh",
+        "dispatch_latency_sprites",
         "throughput",
         "freshness",
         "seed",

@@ -70,8 +70,12 @@ async def test_a_task_runs_and_the_model_gets_the_prompt(
     assert running.status and completed.status
     assert (running.status.event, completed.status.event) == ("UserPromptSubmit", "Stop")
     assert done.session_id == completed.status.session_id == api.turns[0].session_id
-    assert "Fixed: the token was never refreshed." in screen(claude)
     assert reading(completed) == readings.Reading("agent:completed")
+
+    async def shown() -> bool:  # the Stop hook may run before the UI draws the answer
+        return "Fixed: the token was never refreshed." in screen(claude)
+
+    await eventually(shown, timeout=STEP_TIMEOUT, what="the answer on screen")
     transcript = Path(completed.status.transcript_path or "")
 
     async def saved() -> bool:  # Claude appends to it as the turn ends
