@@ -39,11 +39,12 @@ def succeeded(task: dict) -> tuple[str, str]:
 
 
 async def test_timeout_stops_the_agent_saves_the_work_and_frees_the_worker(
-    operator: Cluster, remote: pathlib.Path
+    operator: Cluster, remote: pathlib.Path, clock: Clock
 ) -> None:
     await operator.pool("demo", remote, scaling={"minIdle": 0, "maxWorkers": 1})
-    name = await operator.task("demo", "a long one demo:sleep=60", timeoutSeconds=3)
+    name = await operator.task("demo", "a long one demo:sleep=60", timeoutSeconds=600)
     await agent_writes(operator, name, "half done\n")
+    clock.advance(601)  # however long provisioning took, the deadline passes now
 
     task = await operator.succeeded(name, timeout=40)
 
