@@ -13,6 +13,7 @@ import pytest
 from sprite_orchestrator.cli import demo
 from sprite_orchestrator.core import prompts
 from sprite_orchestrator.devserver.serving import write_kubeconfig
+from sprite_orchestrator.providers import sprites
 from tests.conftest import NS, Cluster, eventually
 from tests.fakes.sprites import FakeSprites
 from tests.operator.test_dispatch import BIG_PROMPT, assert_succeeded_on, conditions
@@ -162,6 +163,25 @@ async def test_work_is_checkpointed_before_the_sprite_is_destroyed(
     assert calls.index(("POST", "/v1/sprites/demo-1/checkpoint")) < calls.index(
         ("DELETE", "/v1/sprites/demo-1")
     )
+
+
+async def test_a_sprite_without_a_worker_is_adopted(
+    sprites_api: FakeSprites, operator: Cluster, demo_repo: pathlib.Path
+) -> None:
+    async def token() -> str:
+        return TOKEN
+
+    left = sprites.SpritesProvider(namespace=NS, pool="demo", token=token, base_url=sprites_api.url)
+    await left.create("demo-3")  # the operator made it, then its Worker went
+    await left.close()
+    await sprites_pool(operator, sprites_api, demo_repo, scaling={"minIdle": 0, "maxWorkers": 3})
+
+    worker, ready = await operator.condition("workers", "demo-3", "Ready", status="True")
+
+    assert worker["metadata"]["ownerReferences"][0]["name"] == "demo"
+    assert ready["reason"] == "AgentWaiting"
+    assert "WorkerAdopted" in await eventually(lambda: reasons(operator, "demo"))
+    assert sorted(sprites_api.sprites) == ["demo-3"]  # adopted, not replaced
 
 
 async def test_attach_prints_the_sprite_console_command(
