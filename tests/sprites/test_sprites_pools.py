@@ -44,6 +44,7 @@ async def test_a_task_runs_on_a_sprite_and_ends_succeeded(
     log = (sprite.home / ".sprite-orchestrator" / "provision.log").read_text()
     assert "Setting up the demo environment..." in log and "✅ Ready" in log
     assert "AgentCompleted" in await eventually(lambda: reasons(operator, name))
+    assert sprites_api.longest_url < 2048  # scripts are staged, not sent in exec URLs
 
 
 async def test_a_100kb_prompt_arrives_byte_for_byte_on_a_sprite(

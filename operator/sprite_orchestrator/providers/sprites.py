@@ -9,6 +9,10 @@ from then on) and lives only in the client: never logged, never in an argv or a 
 Commands run over the exec WebSocket as `bash -c 'cd && exec "$@"' … env … timeout … ARGV`:
 the argv travels as a list (no shell quoting), in HOME, with the locale and TERM every
 provider gives, under `timeout` so that the sprite itself kills an overrunning command. The
+argv travels in the exec's URL, where our scripts (up to 10 KB) would pass the 8 KB that
+servers are only recommended to accept: a long `bash -c SCRIPT` is staged once per sprite as
+`~/.sprite-orchestrator/scripts/<sha256>.sh` (sent on stdin, its hash checked there) and run
+from there, staged again if it has gone. The
 SDK's `env=` would *replace* the sprite's environment (PATH and HOME with it), so it is never
 used: variables are set by `env` inside the command. Data travels on stdin.
 
@@ -30,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import hashlib
 import io
 import logging
 import math
@@ -72,6 +77,28 @@ _KILL_AFTER = 5  # seconds between `timeout`'s TERM and its KILL
 _TIMED_OUT = 124  # `timeout`'s exit status when the command overran
 _GRACE = 10.0  # past the sprite's own timeout, the client stops waiting
 _DEFAULT_RETRY = 30  # seconds, when a rate limit names no retry-after
+_SCRIPT_SECONDS = 30.0
+# Scripts (`bash -c SCRIPT NAME ARGS…`) longer than this are staged as files on the sprite:
+# an exec's argv travels in its URL, and ours reach 10 KB where servers may stop at 8 KB.
+_STAGE_ABOVE = 512
+_STAGED_DIR = "$HOME/.sprite-orchestrator/scripts"
+# stage DIGEST: the script on stdin becomes STAGED_DIR/DIGEST.sh, if its sha256 is DIGEST.
+_STAGE = f"""set -eu
+d="{_STAGED_DIR}"
+mkdir -p "$d"
+t=$(mktemp "$d/.stage.XXXXXX")
+trap 'rm -f "$t"' EXIT
+cat >"$t"
+[ "$(sha256sum <"$t" | cut -c1-64)" = "$1" ] || {{ echo "stdin was not the script" >&2; exit 3; }}
+mv -f "$t" "$d/$1.sh"
+"""
+_NOT_STAGED = 254
+_MISSING = "sprite-orchestrator: the staged script is missing"
+_RUN_STAGED = (
+    f'f="{_STAGED_DIR}/{{digest}}.sh"; '
+    f'[ -r "$f" ] || {{{{ echo "{_MISSING}" >&2; exit {_NOT_STAGED}; }}}}; '
+    'exec bash "$f" "$@"'
+)
 _PAGE = 50  # the API's largest page of sprites
 
 # Reads the token from the pool's Secret.
@@ -114,6 +141,7 @@ class SpritesProvider:
         self._client: sprites.AsyncSpritesClient | None = None
         self._client_lock = asyncio.Lock()
         self._known: set[str] = set()  # sprites seen to be ours, to skip the ownership check
+        self._staged: set[tuple[str, str]] = set()  # (sprite, sha256) of scripts put there
         self._not_before = 0.0  # loop time before which the API asked us not to come back
         self._limited: ProviderError | None = None
         _redact_websocket_headers()
@@ -127,6 +155,7 @@ class SpritesProvider:
             client = await self._api()
             with self._errors(f"creating sprite {name}"):
                 await client.create_sprite(name, labels=self._labels.all())
+            self._staged = {(n, d) for n, d in self._staged if n != name}
         self._known.add(name)
         return self._machine(name)
 
@@ -137,6 +166,7 @@ class SpritesProvider:
         """
         _check(_NAME, "machine name", name)
         self._known.discard(name)
+        self._staged = {(n, d) for n, d in self._staged if n != name}
         try:
             await self._owned(name)
         except MachineNotFound:
@@ -190,30 +220,70 @@ class SpritesProvider:
         if name not in self._known:
             await self._owned(name)
             self._known.add(name)
+        script = _script_of(argv)
+        if script is None:
+            return await self._run(name, argv, stdin=stdin, seconds=timeout, env=env)
+        digest = hashlib.sha256(script.encode()).hexdigest()
+        if (name, digest) not in self._staged:
+            await self._stage(name, digest, script)
+        staged = ["bash", "-c", _RUN_STAGED.format(digest=digest), *argv[3:]]
+        result = await self._run(name, staged, stdin=stdin, seconds=timeout, env=env)
+        if result.exit_code == _NOT_STAGED and _MISSING.encode() in result.stderr:
+            await self._stage(name, digest, script)  # gone since (a restored checkpoint?)
+            result = await self._run(name, staged, stdin=stdin, seconds=timeout, env=env)
+        return result
+
+    async def _stage(self, name: str, digest: str, script: str) -> None:
+        """The script as a file on the sprite, named by its sha256 (checked there)."""
+        result = await self._run(
+            name,
+            ["bash", "-c", _STAGE, "stage", digest],
+            stdin=script.encode(),
+            seconds=_SCRIPT_SECONDS,
+            env=None,
+        )
+        if not result.ok:
+            detail = result.stderr.decode("utf-8", errors="replace").strip()[-512:]
+            raise ProviderError(
+                f"could not stage a script on sprite {name} (exit code {result.exit_code}): "
+                f"{detail}",
+                reason="StagingFailed",
+            )
+        self._staged.add((name, digest))
+
+    async def _run(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        stdin: bytes,
+        seconds: float,
+        env: Mapping[str, str] | None,
+    ) -> ExecResult:
         client = await self._api()
         out, err = io.BytesIO(), io.BytesIO()
         command = client.sprite(name).command(
-            *command_argv(argv, env=env, seconds=timeout),
+            *command_argv(argv, env=env, seconds=seconds),
             stdin=io.BytesIO(stdin) if stdin else None,
             stdout=out,
             stderr=err,
-            timeout=timeout + _KILL_AFTER + _GRACE,
+            timeout=seconds + _KILL_AFTER + _GRACE,
         )
         loop = asyncio.get_running_loop()
         started = loop.time()
         code = 0
+        what = f"{argv[0]} on {name}"
         try:
-            with self._errors(f"{argv[0]} on {name}"):
+            with self._errors(what):
                 await command.run()
         except sprite_errors.ExecError as exc:
             code = exc.exit_code()
         except sprite_errors.TimeoutError:
             raise ExecTimeout(
-                f"{argv[0]} on {name} ran longer than {timeout:g}s and the sprite never said "
-                "it ended"
+                f"{what} ran longer than {seconds:g}s and the sprite never said it ended"
             ) from None
-        if code == _TIMED_OUT and loop.time() - started >= timeout:
-            raise ExecTimeout(f"{argv[0]} on {name} ran longer than {timeout:g}s and was killed")
+        if code == _TIMED_OUT and loop.time() - started >= seconds:
+            raise ExecTimeout(f"{what} ran longer than {seconds:g}s and was killed")
         return ExecResult(code, out.getvalue(), err.getvalue())
 
     async def close(self) -> None:
@@ -375,6 +445,13 @@ def command_argv(
         limit,
         *argv,
     ]
+
+
+def _script_of(argv: Sequence[str]) -> str | None:
+    """The script of `bash -c SCRIPT …` if it is long enough to stage, else None."""
+    if len(argv) >= 3 and argv[0] == "bash" and argv[1] == "-c" and len(argv[2]) > _STAGE_ABOVE:
+        return argv[2]
+    return None
 
 
 def machine_id(name: str) -> str:
