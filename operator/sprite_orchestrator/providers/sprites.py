@@ -144,7 +144,7 @@ class SpritesProvider:
         self._staged: set[tuple[str, str]] = set()  # (sprite, sha256) of scripts put there
         self._not_before = 0.0  # loop time before which the API asked us not to come back
         self._limited: ProviderError | None = None
-        _redact_websocket_headers()
+        _redact_websockets_log()
 
     async def create(self, name: str) -> Machine:
         """The worker's sprite: the one we made before, else a new one with our labels."""
@@ -155,7 +155,7 @@ class SpritesProvider:
             client = await self._api()
             with self._errors(f"creating sprite {name}"):
                 await client.create_sprite(name, labels=self._labels.all())
-            self._staged = {(n, d) for n, d in self._staged if n != name}
+            self._forget(name)
         self._known.add(name)
         return self._machine(name)
 
@@ -165,8 +165,7 @@ class SpritesProvider:
         A sprite of that name that is not ours is left alone: we hold no sprite there.
         """
         _check(_NAME, "machine name", name)
-        self._known.discard(name)
-        self._staged = {(n, d) for n, d in self._staged if n != name}
+        self._forget(name)
         try:
             await self._owned(name)
         except MachineNotFound:
@@ -178,7 +177,7 @@ class SpritesProvider:
             return
         client = await self._api()
         await self._checkpoint(client, name)
-        with self._errors(f"destroying sprite {name}"), contextlib.suppress(MachineNotFound):
+        with contextlib.suppress(MachineNotFound), self._errors(f"destroying sprite {name}"):
             await client.destroy_sprite(name)
 
     async def list(self) -> Sequence[Machine]:
@@ -420,6 +419,11 @@ class SpritesProvider:
             task = asyncio.get_running_loop().create_task(client.aclose())
             task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
 
+    def _forget(self, name: str) -> None:
+        """A sprite made or destroyed: what we knew of the one before does not hold."""
+        self._known.discard(name)
+        self._staged = {(n, d) for n, d in self._staged if n != name}
+
     def _machine(self, name: str) -> Machine:
         return Machine(name=name, id=machine_id(name), attach=attach_command(name))
 
@@ -493,7 +497,7 @@ class _Redact(logging.Filter):
         return True
 
 
-def _redact_websocket_headers() -> None:
+def _redact_websockets_log() -> None:
     client_logger = logging.getLogger("websockets.client")
     if not any(isinstance(f, _Redact) for f in client_logger.filters):
         client_logger.addFilter(_Redact())
