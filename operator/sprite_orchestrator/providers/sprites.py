@@ -6,15 +6,16 @@ belongs to someone else is refused, never taken over. The API token is read from
 Secret when the client is made (again after the API refused it, so a rotated token is used
 from then on) and lives only in the client: never logged, never in an argv or a URL.
 
-Commands run over the exec WebSocket as `bash -c 'cd && exec "$@"' … env … timeout … ARGV`:
+Commands run over the exec WebSocket as `bash -c WRAPPER … NAME=VALUE… -- timeout … ARGV`:
 the argv travels as a list (no shell quoting), in HOME, with the locale and TERM every
 provider gives, under `timeout` so that the sprite itself kills an overrunning command. The
-argv travels in the exec's URL, where our scripts (up to 10 KB) would pass the 8 KB that
-servers are only recommended to accept: a long `bash -c SCRIPT` is staged once per sprite as
-`~/.sprite-orchestrator/scripts/<sha256>.sh` (sent on stdin, its hash checked there) and run
-from there, staged again if it has gone. The
 SDK's `env=` would *replace* the sprite's environment (PATH and HOME with it), so it is never
-used: variables are set by `env` inside the command. Data travels on stdin.
+used: the wrapper exports the variables. Data travels on stdin.
+
+The argv travels in the exec's URL, where our scripts (up to 10 KB) would pass the 8 KB that
+servers are only recommended to accept: a long `bash -c SCRIPT NAME ARGS…` is staged once per
+sprite as `~/.sprite-orchestrator/scripts/<sha256>.sh` (sent on stdin, its hash checked
+there), then run as `bash FILE ARGS…`, and staged again if the file has gone.
 
 Errors keep their meaning for the Worker's conditions: a rate limit is `RateLimited` and a
 full organisation `CapacityExceeded` (the API's retry-after is honoured here: until it passes
@@ -72,16 +73,18 @@ _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _LABEL = "sprite-orchestrator"
 # What every command finds in its environment, as on Local and SSH machines.
 _BASE_ENV = {"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TERM": "xterm-256color"}
-_WRAPPER = 'cd && exec "$@"'
+# Exports the NAME=VALUE words before `--`, then execs the rest, at HOME.
+_WRAPPER = 'cd && for v; do [ "$v" = -- ] && break; export "$v"; shift; done; shift; exec "$@"'
 _KILL_AFTER = 5  # seconds between `timeout`'s TERM and its KILL
 _TIMED_OUT = 124  # `timeout`'s exit status when the command overran
+_NOT_FOUND = 127  # bash's exit status for a script file that is not there
 _GRACE = 10.0  # past the sprite's own timeout, the client stops waiting
 _DEFAULT_RETRY = 30  # seconds, when a rate limit names no retry-after
 _SCRIPT_SECONDS = 30.0
 # Scripts (`bash -c SCRIPT NAME ARGS…`) longer than this are staged as files on the sprite:
 # an exec's argv travels in its URL, and ours reach 10 KB where servers may stop at 8 KB.
 _STAGE_ABOVE = 512
-_STAGED_DIR = "$HOME/.sprite-orchestrator/scripts"
+_STAGED_DIR = ".sprite-orchestrator/scripts"  # under HOME, where commands start
 # stage DIGEST: the script on stdin becomes STAGED_DIR/DIGEST.sh, if its sha256 is DIGEST.
 _STAGE = f"""set -eu
 d="{_STAGED_DIR}"
@@ -92,13 +95,6 @@ cat >"$t"
 [ "$(sha256sum <"$t" | cut -c1-64)" = "$1" ] || {{ echo "stdin was not the script" >&2; exit 3; }}
 mv -f "$t" "$d/$1.sh"
 """
-_NOT_STAGED = 254
-_MISSING = "sprite-orchestrator: the staged script is missing"
-_RUN_STAGED = (
-    f'f="{_STAGED_DIR}/{{digest}}.sh"; '
-    f'[ -r "$f" ] || {{{{ echo "{_MISSING}" >&2; exit {_NOT_STAGED}; }}}}; '
-    'exec bash "$f" "$@"'
-)
 _PAGE = 50  # the API's largest page of sprites
 
 # Reads the token from the pool's Secret.
@@ -225,9 +221,10 @@ class SpritesProvider:
         digest = hashlib.sha256(script.encode()).hexdigest()
         if (name, digest) not in self._staged:
             await self._stage(name, digest, script)
-        staged = ["bash", "-c", _RUN_STAGED.format(digest=digest), *argv[3:]]
+        path = f"{_STAGED_DIR}/{digest}.sh"
+        staged = ["bash", path, *argv[4:]]  # $0 is the path, not argv[3]
         result = await self._run(name, staged, stdin=stdin, seconds=timeout, env=env)
-        if result.exit_code == _NOT_STAGED and _MISSING.encode() in result.stderr:
+        if result.exit_code == _NOT_FOUND and f"{path}: No such file".encode() in result.stderr:
             await self._stage(name, digest, script)  # gone since (a restored checkpoint?)
             result = await self._run(name, staged, stdin=stdin, seconds=timeout, env=env)
         return result
@@ -441,8 +438,8 @@ def command_argv(
         "-c",
         _WRAPPER,
         "sprite-exec",
-        "env",
         *(f"{key}={value}" for key, value in variables.items()),
+        "--",
         "timeout",
         "-k",
         str(_KILL_AFTER),
