@@ -80,7 +80,8 @@ if [ -s "$so/status.json" ]; then status=$(<"$so/status.json"); fi
 state=''
 [[ $status =~ \"state\":\"([a-z]+)\" ]] && state=${BASH_REMATCH[1]}
 if [ "$state" = running ] || [ -f "$so/keep-awake" ]; then
-    if [ -S "${SPRITE_ORCHESTRATOR_API_SOCK:-/.sprite/api.sock}" ] && [ -f "$so/bin/keep-awake.sh" ]; then
+    sock=${SPRITE_ORCHESTRATOR_API_SOCK:-/.sprite/api.sock}
+    if [ -S "$sock" ] && [ -f "$so/bin/keep-awake.sh" ]; then
         bash "$so/bin/keep-awake.sh" "$state" </dev/null
     fi
 fi

@@ -145,7 +145,8 @@ mv -f "$tmp" "$status_file"
 
 # On a Sprite, hold it awake while the agent works, release it when the turn ends.
 if [ "$state" = running ] || [ -f "$so/keep-awake" ]; then
-    if [ -S "${SPRITE_ORCHESTRATOR_API_SOCK:-/.sprite/api.sock}" ] && [ -f "$so/bin/keep-awake.sh" ]; then
+    sock=${SPRITE_ORCHESTRATOR_API_SOCK:-/.sprite/api.sock}
+    if [ -S "$sock" ] && [ -f "$so/bin/keep-awake.sh" ]; then
         bash "$so/bin/keep-awake.sh" "$state" </dev/null &
     fi
 fi
