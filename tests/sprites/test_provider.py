@@ -201,3 +201,24 @@ async def test_the_token_is_not_in_the_websocket_debug_log(
 
     assert "> Authorization: [redacted]" in caplog.text
     assert TOKEN not in caplog.text
+
+
+async def test_long_scripts_are_staged_once_and_again_when_gone(
+    make: Make, sprites_api: FakeSprites
+) -> None:
+    provider = make()
+    await provider.create("kite-1")
+    script = "# " + "x" * 4000 + '\necho "$0 ran with $1 and $(cat)"\n'
+    staged = sprites_api.sprites["kite-1"].home / ".sprite-orchestrator" / "scripts"
+
+    first = await provider.exec("kite-1", ["bash", "-c", script, "long.sh", "arg"], stdin=b"in")
+    second = await provider.exec("kite-1", ["bash", "-c", script, "long.sh", "two"])
+    for file in staged.iterdir():
+        file.unlink()  # a restored checkpoint, say
+    third = await provider.exec("kite-1", ["bash", "-c", script, "long.sh", "three"])
+
+    assert first.stdout.endswith(b" ran with arg and in\n") and first.exit_code == 0
+    assert second.stdout.endswith(b" ran with two and \n")
+    assert third.stdout.endswith(b" ran with three and \n")
+    assert len(list(staged.glob("*.sh"))) == 1
+    assert sprites_api.longest_url < 2048  # the script never travelled in a URL

@@ -13,8 +13,9 @@ import pytest
 from sprite_orchestrator.cli import demo
 from sprite_orchestrator.core import prompts
 from sprite_orchestrator.devserver.serving import write_kubeconfig
+from sprite_orchestrator.providers import sprites
 from tests.conftest import NS, Cluster, eventually
-from tests.fakes.sprites import FakeSprites
+from tests.fakes.sprites import FakeSprites, Sprite
 from tests.operator.test_dispatch import BIG_PROMPT, assert_succeeded_on, conditions
 from tests.sprites.conftest import TOKEN, received, sprites_pool
 from tests.ssh.test_ssh_pools import all_events, condition_with, reasons
@@ -43,6 +44,7 @@ async def test_a_task_runs_on_a_sprite_and_ends_succeeded(
     log = (sprite.home / ".sprite-orchestrator" / "provision.log").read_text()
     assert "Setting up the demo environment..." in log and "✅ Ready" in log
     assert "AgentCompleted" in await eventually(lambda: reasons(operator, name))
+    assert sprites_api.longest_url < 2048  # scripts are staged, not sent in exec URLs
 
 
 async def test_a_100kb_prompt_arrives_byte_for_byte_on_a_sprite(
@@ -100,7 +102,7 @@ async def test_a_full_organisation_is_CapacityExceeded(
     assert not sprites_api.sprites
 
 
-async def test_a_cold_sprite_is_provisioned_again_and_its_next_task_is_not_lost(
+async def test_a_sprite_gone_cold_between_tasks_is_provisioned_again(
     sprites_api: FakeSprites, operator: Cluster, demo_repo: pathlib.Path
 ) -> None:
     await sprites_pool(operator, sprites_api, demo_repo, scaling={"minIdle": 0, "maxWorkers": 1})
@@ -117,6 +119,39 @@ async def test_a_cold_sprite_is_provisioned_again_and_its_next_task_is_not_lost(
     assert (await operator.get("workers", "demo-1"))["metadata"]["uid"] == uid
     log = sprites_api.sprites["demo-1"].home / ".sprite-orchestrator" / "provision.log"
     assert log.read_text().count("==> tmux") == 2  # the session made again, nothing else
+
+
+async def test_a_task_bound_to_a_cold_sprite_is_delivered_once_it_is_provisioned_again(
+    sprites_api: FakeSprites, operator: Cluster, demo_repo: pathlib.Path
+) -> None:
+    await sprites_pool(operator, sprites_api, demo_repo, scaling={"minIdle": 1, "maxWorkers": 1})
+    await operator.condition("workers", "demo-1", "Ready", status="True", timeout=60)
+    uid = (await operator.get("workers", "demo-1"))["metadata"]["uid"]
+    # No unprompted polls from now on: the worker next looks at its sprite when a task is bound.
+    await operator.kube.patch("workerpools", NS, "demo", {"spec": {"pollIntervalSeconds": 3600}})
+    sprite = sprites_api.sprites["demo-1"]
+    await eventually(lambda: _quiet(sprite), timeout=30)
+
+    await sprites_api.chill("demo-1")  # still Ready in its status: nobody has looked
+    name = await operator.task("demo", "bound while cold")
+    await operator.condition("agenttasks", name, "Scheduled", status="True")
+    # From here the worker goes on polling as usual (a patch of the Worker wakes it now).
+    await operator.kube.patch("workerpools", NS, "demo", {"spec": {"pollIntervalSeconds": 1}})
+    await operator.kube.patch("workers", NS, "demo-1", {"metadata": {"annotations": {"x": "y"}}})
+    task = await operator.succeeded(name, timeout=60)
+
+    assert_succeeded_on(task, "demo-1", "bound while cold")  # once, on the same worker
+    assert received(sprites_api, "demo-1") == [b"bound while cold"]
+    assert (await operator.get("workers", "demo-1"))["metadata"]["uid"] == uid
+    log = sprite.home / ".sprite-orchestrator" / "provision.log"
+    assert log.read_text().count("==> tmux") == 2
+
+
+async def _quiet(sprite: Sprite) -> bool:
+    """No exec reached the sprite for a while."""
+    before = sprite.execs
+    await asyncio.sleep(1.5)
+    return sprite.execs == before
 
 
 async def test_the_sprite_is_held_awake_while_the_agent_works_and_released_after(
@@ -162,6 +197,25 @@ async def test_work_is_checkpointed_before_the_sprite_is_destroyed(
     assert calls.index(("POST", "/v1/sprites/demo-1/checkpoint")) < calls.index(
         ("DELETE", "/v1/sprites/demo-1")
     )
+
+
+async def test_a_sprite_without_a_worker_is_adopted(
+    sprites_api: FakeSprites, operator: Cluster, demo_repo: pathlib.Path
+) -> None:
+    async def token() -> str:
+        return TOKEN
+
+    left = sprites.SpritesProvider(namespace=NS, pool="demo", token=token, base_url=sprites_api.url)
+    await left.create("demo-3")  # the operator made it, then its Worker went
+    await left.close()
+    await sprites_pool(operator, sprites_api, demo_repo, scaling={"minIdle": 0, "maxWorkers": 3})
+
+    worker, ready = await operator.condition("workers", "demo-3", "Ready", status="True")
+
+    assert worker["metadata"]["ownerReferences"][0]["name"] == "demo"
+    assert ready["reason"] == "AgentWaiting"
+    assert "WorkerAdopted" in await eventually(lambda: reasons(operator, "demo"))
+    assert sorted(sprites_api.sprites) == ["demo-3"]  # adopted, not replaced
 
 
 async def test_attach_prints_the_sprite_console_command(

@@ -12,7 +12,7 @@ from sprite_orchestrator.core import allocation, deadlines
 from sprite_orchestrator.core import conditions as c
 from sprite_orchestrator.core import tasks as task_states
 from sprite_orchestrator.failpoints import failpoint
-from sprite_orchestrator.handlers import events
+from sprite_orchestrator.handlers import events, orphans
 from sprite_orchestrator.handlers import status as st
 from sprite_orchestrator.handlers.objects import (
     POOL_LABEL,
@@ -51,6 +51,7 @@ async def reconcile(rt: Runtime, namespace: str, name: str) -> float:
     except pydantic.ValidationError as exc:
         await _pool_status(rt, pool, None, [], invalid=str(exc))
         return 60.0
+    await orphans.adopt(rt, pool, spec)
     workers = await rt.kube.list(WORKERS, namespace, labels={POOL_LABEL: name})
     tasks = [t for t in await rt.kube.list(TASKS, namespace) if t["spec"].get("pool") == name]
     pending, due = await _settle(rt, namespace, workers, tasks)

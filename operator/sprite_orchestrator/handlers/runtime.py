@@ -47,6 +47,8 @@ class Runtime:
     wakeups: dict[Key, asyncio.Event] = dataclasses.field(default_factory=dict)
     failures: dict[Key, int] = dataclasses.field(default_factory=dict)
     retry_at: dict[Key, float] = dataclasses.field(default_factory=dict)  # the loop's clock
+    # Per (namespace, pool): loop time of the last look for machines without a Worker.
+    adopted: dict[tuple[str, str], float] = dataclasses.field(default_factory=dict)
     # Wall-clock seconds for timestamps and deadlines kept in status (they outlive the
     # process, so not the loop's clock); tests move it forward. Sleeping uses the loop's clock.
     clock: Callable[[], float] = time.time

@@ -6,11 +6,16 @@ belongs to someone else is refused, never taken over. The API token is read from
 Secret when the client is made (again after the API refused it, so a rotated token is used
 from then on) and lives only in the client: never logged, never in an argv or a URL.
 
-Commands run over the exec WebSocket as `bash -c 'cd && exec "$@"' … env … timeout … ARGV`:
+Commands run over the exec WebSocket as `bash -c WRAPPER … NAME=VALUE… -- timeout … ARGV`:
 the argv travels as a list (no shell quoting), in HOME, with the locale and TERM every
 provider gives, under `timeout` so that the sprite itself kills an overrunning command. The
 SDK's `env=` would *replace* the sprite's environment (PATH and HOME with it), so it is never
-used: variables are set by `env` inside the command. Data travels on stdin.
+used: the wrapper exports the variables. Data travels on stdin.
+
+The argv travels in the exec's URL, where our scripts (up to 10 KB) would pass the 8 KB that
+servers are only recommended to accept: a long `bash -c SCRIPT NAME ARGS…` is staged once per
+sprite as `~/.sprite-orchestrator/scripts/<sha256>.sh` (sent on stdin, its hash checked
+there), then run as `bash FILE ARGS…`, and staged again if the file has gone.
 
 Errors keep their meaning for the Worker's conditions: a rate limit is `RateLimited` and a
 full organisation `CapacityExceeded` (the API's retry-after is honoured here: until it passes
@@ -30,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import hashlib
 import io
 import logging
 import math
@@ -67,11 +73,28 @@ _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _LABEL = "sprite-orchestrator"
 # What every command finds in its environment, as on Local and SSH machines.
 _BASE_ENV = {"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TERM": "xterm-256color"}
-_WRAPPER = 'cd && exec "$@"'
+# Exports the NAME=VALUE words before `--`, then execs the rest, at HOME.
+_WRAPPER = 'cd && for v; do [ "$v" = -- ] && break; export "$v"; shift; done; shift; exec "$@"'
 _KILL_AFTER = 5  # seconds between `timeout`'s TERM and its KILL
 _TIMED_OUT = 124  # `timeout`'s exit status when the command overran
+_NOT_FOUND = 127  # bash's exit status for a script file that is not there
 _GRACE = 10.0  # past the sprite's own timeout, the client stops waiting
 _DEFAULT_RETRY = 30  # seconds, when a rate limit names no retry-after
+_SCRIPT_SECONDS = 30.0
+# Scripts (`bash -c SCRIPT NAME ARGS…`) longer than this are staged as files on the sprite:
+# an exec's argv travels in its URL, and ours reach 10 KB where servers may stop at 8 KB.
+_STAGE_ABOVE = 512
+_STAGED_DIR = ".sprite-orchestrator/scripts"  # under HOME, where commands start
+# stage DIGEST: the script on stdin becomes STAGED_DIR/DIGEST.sh, if its sha256 is DIGEST.
+_STAGE = f"""set -eu
+d="{_STAGED_DIR}"
+mkdir -p "$d"
+t=$(mktemp "$d/.stage.XXXXXX")
+trap 'rm -f "$t"' EXIT
+cat >"$t"
+[ "$(sha256sum <"$t" | cut -c1-64)" = "$1" ] || {{ echo "stdin was not the script" >&2; exit 3; }}
+mv -f "$t" "$d/$1.sh"
+"""
 _PAGE = 50  # the API's largest page of sprites
 
 # Reads the token from the pool's Secret.
@@ -114,9 +137,10 @@ class SpritesProvider:
         self._client: sprites.AsyncSpritesClient | None = None
         self._client_lock = asyncio.Lock()
         self._known: set[str] = set()  # sprites seen to be ours, to skip the ownership check
+        self._staged: set[tuple[str, str]] = set()  # (sprite, sha256) of scripts put there
         self._not_before = 0.0  # loop time before which the API asked us not to come back
         self._limited: ProviderError | None = None
-        _redact_websocket_headers()
+        _redact_websockets_log()
 
     async def create(self, name: str) -> Machine:
         """The worker's sprite: the one we made before, else a new one with our labels."""
@@ -127,6 +151,7 @@ class SpritesProvider:
             client = await self._api()
             with self._errors(f"creating sprite {name}"):
                 await client.create_sprite(name, labels=self._labels.all())
+            self._forget(name)
         self._known.add(name)
         return self._machine(name)
 
@@ -136,7 +161,7 @@ class SpritesProvider:
         A sprite of that name that is not ours is left alone: we hold no sprite there.
         """
         _check(_NAME, "machine name", name)
-        self._known.discard(name)
+        self._forget(name)
         try:
             await self._owned(name)
         except MachineNotFound:
@@ -148,7 +173,7 @@ class SpritesProvider:
             return
         client = await self._api()
         await self._checkpoint(client, name)
-        with self._errors(f"destroying sprite {name}"), contextlib.suppress(MachineNotFound):
+        with contextlib.suppress(MachineNotFound), self._errors(f"destroying sprite {name}"):
             await client.destroy_sprite(name)
 
     async def list(self) -> Sequence[Machine]:
@@ -190,30 +215,71 @@ class SpritesProvider:
         if name not in self._known:
             await self._owned(name)
             self._known.add(name)
+        script = _script_of(argv)
+        if script is None:
+            return await self._run(name, argv, stdin=stdin, seconds=timeout, env=env)
+        digest = hashlib.sha256(script.encode()).hexdigest()
+        if (name, digest) not in self._staged:
+            await self._stage(name, digest, script)
+        path = f"{_STAGED_DIR}/{digest}.sh"
+        staged = ["bash", path, *argv[4:]]  # $0 is the path, not argv[3]
+        result = await self._run(name, staged, stdin=stdin, seconds=timeout, env=env)
+        if result.exit_code == _NOT_FOUND and f"{path}: No such file".encode() in result.stderr:
+            await self._stage(name, digest, script)  # gone since (a restored checkpoint?)
+            result = await self._run(name, staged, stdin=stdin, seconds=timeout, env=env)
+        return result
+
+    async def _stage(self, name: str, digest: str, script: str) -> None:
+        """The script as a file on the sprite, named by its sha256 (checked there)."""
+        result = await self._run(
+            name,
+            ["bash", "-c", _STAGE, "stage", digest],
+            stdin=script.encode(),
+            seconds=_SCRIPT_SECONDS,
+            env=None,
+        )
+        if not result.ok:
+            detail = result.stderr.decode("utf-8", errors="replace").strip()[-512:]
+            raise ProviderError(
+                f"could not stage a script on sprite {name} (exit code {result.exit_code}): "
+                f"{detail}",
+                reason="StagingFailed",
+            )
+        self._staged.add((name, digest))
+
+    async def _run(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        stdin: bytes,
+        seconds: float,
+        env: Mapping[str, str] | None,
+    ) -> ExecResult:
         client = await self._api()
         out, err = io.BytesIO(), io.BytesIO()
         command = client.sprite(name).command(
-            *command_argv(argv, env=env, seconds=timeout),
+            *command_argv(argv, env=env, seconds=seconds),
             stdin=io.BytesIO(stdin) if stdin else None,
             stdout=out,
             stderr=err,
-            timeout=timeout + _KILL_AFTER + _GRACE,
+            timeout=seconds + _KILL_AFTER + _GRACE,
         )
         loop = asyncio.get_running_loop()
         started = loop.time()
         code = 0
+        what = f"{argv[0]} on {name}"
         try:
-            with self._errors(f"{argv[0]} on {name}"):
+            with self._errors(what):
                 await command.run()
         except sprite_errors.ExecError as exc:
             code = exc.exit_code()
         except sprite_errors.TimeoutError:
             raise ExecTimeout(
-                f"{argv[0]} on {name} ran longer than {timeout:g}s and the sprite never said "
-                "it ended"
+                f"{what} ran longer than {seconds:g}s and the sprite never said it ended"
             ) from None
-        if code == _TIMED_OUT and loop.time() - started >= timeout:
-            raise ExecTimeout(f"{argv[0]} on {name} ran longer than {timeout:g}s and was killed")
+        if code == _TIMED_OUT and loop.time() - started >= seconds:
+            raise ExecTimeout(f"{what} ran longer than {seconds:g}s and was killed")
         return ExecResult(code, out.getvalue(), err.getvalue())
 
     async def close(self) -> None:
@@ -350,6 +416,11 @@ class SpritesProvider:
             task = asyncio.get_running_loop().create_task(client.aclose())
             task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
 
+    def _forget(self, name: str) -> None:
+        """A sprite made or destroyed: what we knew of the one before does not hold."""
+        self._known.discard(name)
+        self._staged = {(n, d) for n, d in self._staged if n != name}
+
     def _machine(self, name: str) -> Machine:
         return Machine(name=name, id=machine_id(name), attach=attach_command(name))
 
@@ -367,14 +438,21 @@ def command_argv(
         "-c",
         _WRAPPER,
         "sprite-exec",
-        "env",
         *(f"{key}={value}" for key, value in variables.items()),
+        "--",
         "timeout",
         "-k",
         str(_KILL_AFTER),
         limit,
         *argv,
     ]
+
+
+def _script_of(argv: Sequence[str]) -> str | None:
+    """The script of `bash -c SCRIPT …` if it is long enough to stage, else None."""
+    if len(argv) >= 3 and argv[0] == "bash" and argv[1] == "-c" and len(argv[2]) > _STAGE_ABOVE:
+        return argv[2]
+    return None
 
 
 def machine_id(name: str) -> str:
@@ -416,7 +494,7 @@ class _Redact(logging.Filter):
         return True
 
 
-def _redact_websocket_headers() -> None:
+def _redact_websockets_log() -> None:
     client_logger = logging.getLogger("websockets.client")
     if not any(isinstance(f, _Redact) for f in client_logger.filters):
         client_logger.addFilter(_Redact())

@@ -28,10 +28,14 @@ api() {
 }
 
 if [ "${1:-}" = running ]; then
-    # Refreshed well before it expires, and not on every poll.
-    [ -f "$held" ] && [ -z "$(find "$held" -mmin +1)" ] && exit 0
+    # Refreshed well before it expires, and not on every poll: `held` keeps the time of the
+    # last refresh.
+    now=${EPOCHSECONDS:-$(date +%s)}
+    last=0
+    [ -f "$held" ] && last=$(<"$held")
+    [[ $last =~ ^[0-9]+$ ]] && ((now - last < 60)) && exit 0
     code=$(api -X PUT "$url" -d '{"expire":"10m"}')
-    case $code in 200 | 201) touch "$held" ;; esac
+    case $code in 200 | 201) printf '%s\n' "$now" >"$held" ;; esac
 elif [ -f "$held" ]; then
     code=$(api -X DELETE "$url")
     case $code in 204 | 404) rm -f "$held" ;; esac

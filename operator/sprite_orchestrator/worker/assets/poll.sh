@@ -75,11 +75,15 @@ fi
 status=null
 if [ -s "$so/status.json" ]; then status=$(<"$so/status.json"); fi
 
-# On a Sprite, hold it awake while the agent works (keep-awake.sh; nothing elsewhere).
-if [ -S "${SPRITE_ORCHESTRATOR_API_SOCK:-/.sprite/api.sock}" ] && [ -f "$so/bin/keep-awake.sh" ]; then
-    state=''
-    [[ $status =~ \"state\":\"([a-z]+)\" ]] && state=${BASH_REMATCH[1]}
-    bash "$so/bin/keep-awake.sh" "$state" </dev/null
+# On a Sprite, hold it awake while the agent works (keep-awake.sh; nothing elsewhere). An
+# idle worker that holds nothing costs no process here.
+state=''
+[[ $status =~ \"state\":\"([a-z]+)\" ]] && state=${BASH_REMATCH[1]}
+if [ "$state" = running ] || [ -f "$so/keep-awake" ]; then
+    sock=${SPRITE_ORCHESTRATOR_API_SOCK:-/.sprite/api.sock}
+    if [ -S "$sock" ] && [ -f "$so/bin/keep-awake.sh" ]; then
+        bash "$so/bin/keep-awake.sh" "$state" </dev/null
+    fi
 fi
 
 printf '{"server":%s,"session":%s,"windows":{%s},"pane_id":%s,"pane_dead":%s,' \

@@ -144,8 +144,11 @@ printf '"error":%s,"notification_type":%s,"reason":%s,"prior_state":%s,"time":%s
 mv -f "$tmp" "$status_file"
 
 # On a Sprite, hold it awake while the agent works, release it when the turn ends.
-if [ -S "${SPRITE_ORCHESTRATOR_API_SOCK:-/.sprite/api.sock}" ] && [ -f "$so/bin/keep-awake.sh" ]; then
-    bash "$so/bin/keep-awake.sh" "$state" </dev/null &
+if [ "$state" = running ] || [ -f "$so/keep-awake" ]; then
+    sock=${SPRITE_ORCHESTRATOR_API_SOCK:-/.sprite/api.sock}
+    if [ -S "$sock" ] && [ -f "$so/bin/keep-awake.sh" ]; then
+        bash "$so/bin/keep-awake.sh" "$state" </dev/null &
+    fi
 fi
 
 # Target the pane, never a window name: the name is what we are changing.
