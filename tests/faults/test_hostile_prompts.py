@@ -14,8 +14,10 @@ go through real tmux into the demo agent, a raw-mode reader that saves what it r
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import random
+import subprocess
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -31,6 +33,7 @@ from sprite_orchestrator.models import AgentTaskSpec
 from sprite_orchestrator.models.task import MAX_PROMPT
 from sprite_orchestrator.providers.base import ExecResult
 from sprite_orchestrator.worker import delivery, remote
+from tests.faults.conftest import CLI
 from tests.worker.test_demo_agent import submissions
 from tests.worker.workerkit import Worker, eventually
 
@@ -276,3 +279,23 @@ async def _asked_for_paste(worker: Worker) -> bool:
 
 async def _size(path: pathlib.Path, size: int) -> bool:
     return path.exists() and path.stat().st_size >= size
+
+
+@pytest.mark.parametrize("where", ["--command", "--from-file"])
+def test_the_cli_refuses_a_prompt_that_is_not_utf8_in_one_line(
+    where: str, tmp_path: pathlib.Path
+) -> None:
+    bad = b"fix \xff\xfe the bug \xed\xa0\x80"  # invalid bytes, an encoded lone surrogate
+    prompt_file = tmp_path / "prompt.txt"
+    prompt_file.write_bytes(bad)
+    value = os.fsdecode(bad) if where == "--command" else str(prompt_file)
+    result = subprocess.run(
+        [*CLI, "dispatch", "--repo", "demo", where, value],
+        capture_output=True,
+        env={**os.environ, "KUBECONFIG": str(tmp_path / "none")},
+        timeout=60,
+    )
+    assert result.returncode == 2
+    err = result.stderr.decode()
+    assert "the prompt is not UTF-8 text" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
