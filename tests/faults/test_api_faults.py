@@ -32,7 +32,7 @@ from tests.operator.test_dispatch import received
 
 SEED = 7
 ERROR_RATE = 0.05  # of the operator's requests, while faults are on
-TASKS = 5
+TASKS = 4
 
 
 @dataclasses.dataclass

@@ -220,7 +220,7 @@ def test_bytes_that_are_not_utf8_never_reach_an_agent(raw: bytes) -> None:
     assert accepted == valid
 
 
-REAL = 300
+REAL = 200
 # A raw-mode reader in window 1 instead of the agent: it asks for bracketed paste, as Claude
 # does, and appends every byte the terminal gives it to a file.
 READER = """import os, sys, tty

@@ -77,7 +77,7 @@ async def test_killed_at_random_times_every_prompt_lands_once(
         if not operator_process.alive():
             operator_process.start()
         tasks = [await cluster.get("agenttasks", n) for n in names]
-        done = [t for t in tasks if conditions(t).get("Succeeded", ("Unknown",))[0] != "Unknown"]
+        done = [t for t in tasks if t.get("status") and _ended(t)]
         return tasks if len(done) == len(tasks) else None
 
     for _ in range(8):  # eight random kills, then let it finish
@@ -95,6 +95,10 @@ async def test_killed_at_random_times_every_prompt_lands_once(
         assert conditions(task)["Delivered"] == ("True", "PromptDelivered")
     assert len(pasted) == RANDOM_TASKS
     assert operator_process.kills == 8
+
+
+def _ended(task: dict) -> bool:
+    return conditions(task).get("Succeeded", ("Unknown",))[0] != "Unknown"
 
 
 async def _released(cluster: Cluster, worker: str) -> bool:

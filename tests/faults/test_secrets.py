@@ -115,13 +115,11 @@ async def test_known_secrets_reach_the_agent_and_nothing_else_shows_them(
     seen.append(("the process list while the agent works", process_args()))
     agent_env = await _agent_environment(cluster)
     seen.append(("CLI dispatch --wait", await dispatching))
-    seen.append(("CLI attach", await cli(kubeconfig, "attach", task, "--print")))
-    seen.append(
-        (
-            "CLI dispatch to a missing pool",
-            await cli(kubeconfig, "dispatch", "--repo", "nope", "--command", "x"),
-        )
+    attached, refused = await asyncio.gather(
+        cli(kubeconfig, "attach", task, "--print"),
+        cli(kubeconfig, "dispatch", "--repo", "nope", "--command", "x"),
     )
+    seen += [("CLI attach", attached), ("CLI dispatch to a missing pool", refused)]
     _, failed = await cluster.condition(
         "workers", "leaky-1", "Provisioned", status="False", timeout=60
     )
