@@ -82,13 +82,14 @@ async def test_the_machine_removed_mid_task_fails_it_worker_lost(
     assert succeeded(await operator.succeeded(after, timeout=60)) == ("True", "AgentCompleted")
 
 
-async def test_a_lost_worker_before_the_paste_is_retried_once_elsewhere(
+async def test_a_worker_lost_before_the_paste_runs_the_task_once(
     cluster: Cluster, operator_process: OperatorProcess, demo_repo: pathlib.Path
 ) -> None:
     """The operator dies with the task bound but not pasted; the worker's tmux server dies
-    too; the restarted operator requeues the task (retries: 1) and it runs once."""
+    too. The restarted operator provisions the worker again in place or requeues the task
+    to a replacement (retries: 1): either way the prompt lands once and the task succeeds."""
     await cluster.pool("demo", demo_repo, scaling={"minIdle": 0, "maxWorkers": 1})
-    prompt = "retry me after the worker is lost"
+    prompt = "run me once after the worker is lost"
     name = await cluster.task("demo", prompt, retries=1)
     operator_process.start(failpoints="before-paste")
     await operator_process.killed_at("before-paste")
@@ -99,8 +100,8 @@ async def test_a_lost_worker_before_the_paste_is_retried_once_elsewhere(
 
     task = await cluster.succeeded(name, timeout=90)
     assert succeeded(task) == ("True", "AgentCompleted")
-    assert task["status"]["attempts"] == 2
-    assert task["status"]["workerName"] == "demo-1"  # the replacement took the freed name
+    assert task["status"]["attempts"] in (1, 2)  # in place, or once more elsewhere
+    assert task["status"]["workerName"] == "demo-1"  # a replacement takes the freed name
     assert received(cluster, "demo-1") == [prompt.encode()]
 
 
