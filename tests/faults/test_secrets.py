@@ -23,6 +23,8 @@ from tests.conftest import NS, Cluster, eventually
 from tests.faults.conftest import CLI, OperatorProcess
 from tests.faults.test_hostile_specs import pool_body, repo_with
 from tests.operator.test_dispatch import conditions, home
+from tests.ssh import sshd
+from tests.ssh.conftest import ssh_pool
 
 API_KEY = f"sk-ant-api03-LEAKCHECK-{secrets.token_hex(24)}"
 DEPLOY_KEY = (
@@ -39,16 +41,19 @@ exit 1
 """
 
 
-def needles() -> list[str]:
+def needles(values: list[str]) -> list[str]:
     """Every form in which a leak would show: each value, each line of a key, base64."""
-    values: list[str] = [API_KEY, DEPLOY_KEY]
-    found = [p for p in redaction.pieces(values) if "-----" not in p]  # PEM armour lines are public
+    found = [p for p in redaction.pieces(values) if "-----" not in p]  # PEM armour is public
     found += [base64.b64encode(v.encode()).decode() for v in values]
     return found
 
 
-def leaks(where: str, text: str) -> list[str]:
-    return [f"{where}: {needle[:16]}…" for needle in needles() if needle in text]
+def leaks(where: str, text: str, values: list[str] | None = None) -> list[str]:
+    return [
+        f"{where}: {needle[:16]}…"
+        for needle in needles(values or [API_KEY, DEPLOY_KEY])
+        if needle in text
+    ]
 
 
 async def cli(cluster_kubeconfig: pathlib.Path, *args: str) -> str:
@@ -157,3 +162,35 @@ async def _agent_environment(cluster: Cluster) -> dict[str, str]:
     raw = pathlib.Path(f"/proc/{pid}/environ").read_bytes()
     pairs = (item.split(b"=", 1) for item in raw.split(b"\0") if b"=" in item)
     return {k.decode(): v.decode(errors="replace") for k, v in pairs}
+
+
+async def test_an_ssh_pool_s_private_key_and_api_key_show_nowhere(
+    operator: Cluster,
+    machines: sshd.Inventory,
+    ssh_repo: pathlib.Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The SSH provider's private key lives in the operator's memory: asyncssh's own DEBUG
+    logs, the API, the metrics and the machines' process lists never show it."""
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="asyncssh")  # it is kept at WARNING otherwise
+    await operator.kube.create_secret(NS, "claude-auth", {"ANTHROPIC_API_KEY": API_KEY.encode()})
+    agent = {"command": demo.DEMO_AGENT, "authSecretRef": {"name": "claude-auth"}}
+    await ssh_pool(operator, machines, ssh_repo, agent=agent)
+    name = await operator.task("demo", "work over ssh demo:sleep=2")
+    await operator.condition("agenttasks", name, "Delivered", status="True", timeout=60)
+    seen = [("the process list while the agent works", process_args())]
+
+    task = await operator.succeeded(name, timeout=60)
+
+    seen.append(("the metrics", await scrape(operator.metrics_url)))
+    seen.append(("the API: objects, statuses, events", await everything_in_the_api(operator)))
+    seen.append(("the operator's logs (DEBUG, asyncssh's too)", caplog.text))
+    state = machines.hosts[0].home / ".sprite-orchestrator"
+    seen.append(("the machine's provision.log", (state / "provision.log").read_text()))
+    values = [API_KEY, machines.private_key.decode()]
+    found = [leak for where, text in seen for leak in leaks(where, text, values)]
+    assert found == [], found
+    assert conditions(task)["Succeeded"] == ("True", "AgentCompleted")
+    assert f"ANTHROPIC_API_KEY={API_KEY}" in (state / "agent" / "env").read_text()
+    assert "asyncssh" in caplog.text  # the SSH client's own logs were in what was scanned
