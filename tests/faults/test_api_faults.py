@@ -32,7 +32,8 @@ from tests.operator.test_dispatch import received
 
 SEED = 7
 ERROR_RATE = 0.05  # of the operator's requests, while faults are on
-TASKS = 5
+ERROR_BUDGET = 25  # then only the watch cuts go on
+TASKS = 4
 
 
 @dataclasses.dataclass
@@ -55,6 +56,8 @@ class FlakyEmulator(Emulator):
         faults = self.faults
         watch = request.params.get("watch") in ("true", "1")
         if faults is None or not faults.active or faults.rng.random() >= ERROR_RATE:
+            return await super()._handle(request)
+        if faults.failed_before + faults.failed_after >= ERROR_BUDGET:
             return await super()._handle(request)
         if watch or request.method == "GET" or faults.rng.random() < 0.5:
             faults.failed_before += 1
@@ -129,6 +132,7 @@ async def cutting_watches(emulator: FlakyEmulator, faults: Faults) -> AsyncItera
             await task
 
 
+@pytest.mark.timeout(300)  # each injected error backs a reconciler off 5 s or more
 async def test_watch_drops_410s_and_503s_lose_no_task_and_duplicate_none(
     flaky: tuple[Cluster, OperatorProcess], demo_repo: pathlib.Path
 ) -> None:
@@ -162,6 +166,46 @@ async def test_watch_drops_410s_and_503s_lose_no_task_and_duplicate_none(
         assert pasted.count(task["spec"]["prompt"].encode()) == 1, pasted
         assert task["status"]["attempts"] == 1
     assert len(pasted) == TASKS
-    assert faults.drops >= 5 and faults.failed_before + faults.failed_after >= 5, faults
+    assert faults.drops >= 5 and faults.failed_before + faults.failed_after == ERROR_BUDGET, faults
     assert operator.alive()  # it rode the faults out; nothing restarted it
     print(f"\nflaky API: {faults}")
+
+
+async def test_the_api_server_restarting_mid_dispatch_loses_and_duplicates_nothing(
+    tmp_path: pathlib.Path, demo_repo: pathlib.Path
+) -> None:
+    """The HTTP server goes away for a few seconds (every connection refused) and comes back
+    on the same port with the same state, as an API server behind etcd does."""
+    emulator = Emulator()
+    for doc in crds.all_crds():
+        emulator.install_crd(doc)
+    (tmp_path / "logs").mkdir()
+    async with contextlib.AsyncExitStack() as stack:
+        served = await stack.enter_async_context(serve(emulator=emulator))
+        port = int(served.url.rsplit(":", 1)[1])
+        kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", served.url)
+        kube = Kube(configuration(server=served.url))
+        cluster = Cluster(emulator, served.url, kube, tmp_path / "workers")
+        operator = OperatorProcess(kubeconfig, cluster.state_dir, tmp_path / "logs")
+        try:
+            await cluster.pool("demo", demo_repo, scaling={"minIdle": 0, "maxWorkers": 2})
+            names = [await cluster.task("demo", f"task {i} demo:sleep=2") for i in range(3)]
+            operator.start()
+            await cluster.condition("agenttasks", names[0], "Delivered", status="True", timeout=90)
+
+            await stack.aclose()  # the server is gone: connections refused
+            await asyncio.sleep(3)
+            await stack.enter_async_context(serve(emulator=emulator, port=port))
+            names.append(await cluster.task("demo", "task 3, after the restart"))
+
+            done = [await cluster.succeeded(n, timeout=120) for n in names]
+            pasted = received(cluster, "demo-1") + received(cluster, "demo-2")
+            for task in done:
+                assert summary(task)["Succeeded"] == ("True", "AgentCompleted"), task["status"]
+                assert pasted.count(task["spec"]["prompt"].encode()) == 1, pasted
+            assert len(pasted) == len(names)
+            assert operator.alive()
+        finally:
+            operator.stop()
+            kube.close()
+            await _destroy_machines(cluster.state_dir)

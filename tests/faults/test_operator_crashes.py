@@ -11,6 +11,8 @@ import asyncio
 import pathlib
 import random
 
+import pytest
+
 from tests.conftest import Cluster, eventually
 from tests.faults.conftest import OperatorProcess
 from tests.operator.test_dispatch import assert_succeeded_on, conditions, received
@@ -32,6 +34,7 @@ DISPATCH_STEPS = (
 )
 
 
+@pytest.mark.timeout(300)  # twelve operator starts on a busy machine
 async def test_killed_at_every_step_of_a_dispatch_the_prompt_lands_once(
     cluster: Cluster, operator_process: OperatorProcess, demo_repo: pathlib.Path
 ) -> None:
@@ -62,6 +65,7 @@ RANDOM_TASKS = 6
 RANDOM_SEED = 20261125
 
 
+@pytest.mark.timeout(300)
 async def test_killed_at_random_times_every_prompt_lands_once(
     cluster: Cluster, operator_process: OperatorProcess, demo_repo: pathlib.Path
 ) -> None:
@@ -77,7 +81,7 @@ async def test_killed_at_random_times_every_prompt_lands_once(
         if not operator_process.alive():
             operator_process.start()
         tasks = [await cluster.get("agenttasks", n) for n in names]
-        done = [t for t in tasks if conditions(t).get("Succeeded", ("Unknown",))[0] != "Unknown"]
+        done = [t for t in tasks if t.get("status") and _ended(t)]
         return tasks if len(done) == len(tasks) else None
 
     for _ in range(8):  # eight random kills, then let it finish
@@ -95,6 +99,10 @@ async def test_killed_at_random_times_every_prompt_lands_once(
         assert conditions(task)["Delivered"] == ("True", "PromptDelivered")
     assert len(pasted) == RANDOM_TASKS
     assert operator_process.kills == 8
+
+
+def _ended(task: dict) -> bool:
+    return conditions(task).get("Succeeded", ("Unknown",))[0] != "Unknown"
 
 
 async def _released(cluster: Cluster, worker: str) -> bool:

@@ -65,8 +65,12 @@ def _prompt(command: str | None, from_file: str | None) -> str:
         fail_("give the task with exactly one of --command or --from-file")
     if from_file is not None:
         data = sys.stdin.buffer.read() if from_file == "-" else pathlib.Path(from_file).read_bytes()
-        command = data.decode("utf-8", errors="strict")
+        command = data.decode("utf-8", errors="surrogateescape")
     assert command is not None
+    try:
+        command.encode("utf-8")  # undecodable bytes (file or argv) are lone surrogates here
+    except UnicodeEncodeError as exc:
+        fail_(f"the prompt is not UTF-8 text (character {exc.start} is not); nothing was sent")
     if not command.strip():
         fail_("the prompt is empty: tell the agent what to do")
     if len(command) > MAX_PROMPT:

@@ -65,6 +65,15 @@ async def provision_plan(
     if spec.repo.deploy_key_secret_ref is not None:
         ref = spec.repo.deploy_key_secret_ref
         deploy_key = await _secret_key(kube, namespace, ref.name, ref.key or "ssh-privatekey")
+    try:
+        return _plan(pool, spec, env, deploy_key)
+    except ValueError as exc:  # what the schema allows but no machine may be given
+        raise InvalidInput(f"spec.repo or spec.agent: {exc}") from None
+
+
+def _plan(
+    pool: str, spec: WorkerPoolSpec, env: dict[str, str], deploy_key: bytes | None
+) -> ProvisionPlan:
     return ProvisionPlan(
         repo_url=spec.repo.url,
         ref=spec.repo.ref,

@@ -80,6 +80,7 @@ async def reconcile(rt: Runtime, namespace: str, name: str) -> float:
     exhausted = any(w.reason == allocation.POOL_EXHAUSTED for w in plan.waiting.values())
     await _pool_status(rt, pool, spec, fresh, exhausted=exhausted)
     _observe(rt, namespace, name, spec, fresh, tasks, queue_depth=len(plan.waiting))
+    rt.succeeded((POOLS, namespace, name))  # a pass that worked: the next error backs off 5 s
     return deadlines.soonest(due, default=float(spec.poll_interval_seconds) * 2)
 
 

@@ -24,6 +24,7 @@ import shlex
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from sprite_orchestrator.core import redaction
 from sprite_orchestrator.failpoints import failpoint
 from sprite_orchestrator.providers.base import ExecResult, Provider
 from sprite_orchestrator.worker import claude_config, remote
@@ -68,6 +69,10 @@ class ProvisionPlan:
     permission_mode: str | None = None
     deploy_key: bytes | None = dataclasses.field(default=None, repr=False)
 
+    def secrets(self) -> list[str | bytes]:
+        """The values no output may show: the agent's environment and the deploy key."""
+        return [*self.agent_env.values(), *([self.deploy_key] if self.deploy_key else [])]
+
     def __post_init__(self) -> None:
         """Validate everything that reaches an argv or a file; keep our own copies."""
         _check_repo(self.repo_url, self.ref, self.setup_script)
@@ -100,7 +105,11 @@ async def provision(provider: Provider, name: str, plan: ProvisionPlan) -> Provi
     ran: list[str] = []
     skipped: list[str] = []
     for step in STEPS:
-        outcome = await _STEPS[step](provider, name, plan)
+        try:
+            outcome = await _STEPS[step](provider, name, plan)
+        except ProvisioningFailed as exc:  # a setup script may print what it can read
+            exc.tail = redaction.redact(exc.tail, plan.secrets())
+            raise
         (ran if outcome == "ran" else skipped).append(step)
         failpoint(f"after-provision-{step}")
     return ProvisionResult(ran=tuple(ran), skipped=tuple(skipped))
