@@ -42,8 +42,12 @@ async def test_a_draining_pool_starts_nothing_and_lets_busy_workers_finish_then_
 
     await annotate(operator, "workerpools", "demo", DRAIN, "true")
 
-    _, ready = await operator.condition("workerpools", "demo", "Ready", status="False")
-    assert ready["reason"] == "Draining" and "1 busy workers finish" in ready["message"]
+    async def draining() -> bool:
+        pool = await operator.get("workerpools", "demo")
+        ready = next(c for c in pool["status"]["conditions"] if c["type"] == "Ready")
+        return ready["reason"] == "Draining" and "1 busy workers finish" in ready["message"]
+
+    await eventually(draining)  # counted from the Workers the pass read
     assert await eventually(lambda: _only(operator, {"demo-1"}))  # the idle one went
     reaped = await eventually(lambda: event_messages(operator, "demo"))
     assert ("WorkerReaped", "idle worker demo-2 removed (the pool is draining)") in reaped
