@@ -36,9 +36,11 @@ async def test_a_draining_pool_starts_nothing_and_lets_busy_workers_finish_then_
     operator: Cluster, demo_repo: pathlib.Path
 ) -> None:
     await operator.pool("demo", demo_repo, scaling={"minIdle": 1, "maxWorkers": 2})
-    busy = await operator.task("demo", "hold a worker demo:sleep=60")
+    busy = await operator.task("demo", "hold a worker demo:sleep=600")
     await operator.condition("agenttasks", busy, "Delivered", status="True", timeout=SLOW)
-    await eventually(lambda: _ready(operator, "demo-2"), timeout=SLOW)  # minIdle: one more warm
+    held = (await operator.get("agenttasks", busy))["status"]["workerName"]
+    idle = ({"demo-1", "demo-2"} - {held}).pop()  # both start at once: either may take it
+    await eventually(lambda: _ready(operator, idle), timeout=SLOW)  # minIdle: one more warm
 
     await annotate(operator, "workerpools", "demo", DRAIN, "true")
 
@@ -48,9 +50,9 @@ async def test_a_draining_pool_starts_nothing_and_lets_busy_workers_finish_then_
         return ready["reason"] == "Draining" and "1 busy workers finish" in ready["message"]
 
     await eventually(draining)  # counted from the Workers the pass read
-    assert await eventually(lambda: _only(operator, {"demo-1"}))  # the idle one went
+    assert await eventually(lambda: _only(operator, {held}))  # the idle one went
     reaped = await eventually(lambda: event_messages(operator, "demo"))
-    assert ("WorkerReaped", "idle worker demo-2 removed (the pool is draining)") in reaped
+    assert ("WorkerReaped", f"idle worker {idle} removed (the pool is draining)") in reaped
     waiting = await operator.task("demo", "arrives while draining")
     _, scheduled = await operator.condition("agenttasks", waiting, "Scheduled")
     assert scheduled["reason"] == "PoolDraining"
