@@ -120,6 +120,7 @@ async def live_a_whole_life(cluster: Cluster, repo: pathlib.Path) -> None:
 async def test_the_operator_uses_exactly_what_the_cluster_role_grants(
     operator: Cluster, demo_repo: pathlib.Path
 ) -> None:
+    operator.emulator.request_log_limit = 10**6  # every request of the life is read
     await live_a_whole_life(operator, demo_repo)
     used = {
         p

@@ -67,6 +67,7 @@ async def test_two_replicas_dispatch_each_task_once_and_the_second_takes_over(
     demo_repo: pathlib.Path,
     tmp_path: pathlib.Path,
 ) -> None:
+    api.emulator.request_log_limit = 10**6  # every peering request is read at the end
     first = start("first", 200, namespaces)
     await eventually(lambda: _having(priorities(api, namespaces), {200}), timeout=60)
     start("second", 100, namespaces)
