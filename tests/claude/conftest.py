@@ -7,6 +7,7 @@ operator does it. Without `claude` on PATH they skip, saying how to install it.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 from collections.abc import AsyncIterator, Mapping
@@ -17,7 +18,7 @@ import pytest
 from sprite_orchestrator.providers.local import LocalProvider
 from sprite_orchestrator.worker import delivery, provisioning
 from tests.fakes import anthropic
-from tests.worker.workerkit import Worker, make_repo
+from tests.worker.workerkit import Worker, eventually, make_repo
 
 # Shaped like a real key, and only ever sent to the fake API.
 FAKE_KEY = "sk-ant-api03-FAKE-claude-tests-0123456789-abcdefghijklmnopqrstuvwxyz-AA"
@@ -97,3 +98,19 @@ async def deliver(worker: Worker, marker: str, prompt: str) -> delivery.Delivery
 def processes() -> str:
     """Every process's argv on this machine, as `ps -eo args` shows them."""
     return subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+
+
+async def approve(worker: Worker) -> None:
+    """Press Enter on the dialog ("1. Yes" is selected) until it takes, as a person would:
+    Claude ignores keys for a moment after a dialog appears (an Enter 0 s after it was drawn
+    was lost; 0.3 s after, it took), against approving by accident."""
+    for _ in range(10):
+        worker.tmux("send-keys", "-t", f"={worker.session}:1", "Enter")
+
+        async def closed() -> bool:
+            return "Do you want to proceed?" not in screen(worker)
+
+        with contextlib.suppress(AssertionError):
+            await eventually(closed, timeout=1.0, what="the dialog to close")
+            return
+    raise AssertionError("the permission dialog never took the Enter")
