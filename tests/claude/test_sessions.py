@@ -5,9 +5,18 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from pathlib import Path
 
-from sprite_orchestrator.worker import delivery
-from tests.claude.conftest import FAKE_KEY, STEP_TIMEOUT, deliver, processes, scrollback
+from sprite_orchestrator.providers.local import LocalProvider
+from sprite_orchestrator.worker import delivery, provisioning
+from tests.claude.conftest import (
+    FAKE_KEY,
+    STEP_TIMEOUT,
+    claude_plan,
+    deliver,
+    processes,
+    scrollback,
+)
 from tests.fakes import anthropic
 from tests.worker.workerkit import Worker
 
@@ -34,6 +43,26 @@ async def test_each_task_gets_the_session_the_operator_chose(
     assert api.prompts == ["first task", "second task"]
     assert "first task" not in json.dumps(api.turns[1].body)  # a fresh context
     assert transcript.is_file()
+
+
+async def test_the_first_task_gets_the_session_provisioning_chose(
+    provider: LocalProvider, repo: Path, api: anthropic.FakeAnthropic
+) -> None:
+    chosen = str(uuid.uuid4())
+    machine = await provider.create("kite-1")
+    plan = claude_plan(repo, api)
+
+    done = await provisioning.provision(provider, "kite-1", plan, session_id=chosen)
+    again = await provisioning.provision(provider, "kite-1", plan)  # the agent is left alone
+    worker = Worker(provider, "kite-1", plan.session, tuple(machine.attach))
+    await worker.wait_window("agent:waiting", timeout=STEP_TIMEOUT)
+    first = await deliver(worker, "task-1", "first task")
+    await worker.wait_window("agent:completed", timeout=STEP_TIMEOUT)
+
+    assert (done.session_id, "tmux" in done.ran, "tmux" in again.skipped) == (chosen, True, True)
+    assert first.session_id == chosen == api.turns[0].session_id
+    project = re.sub("[^A-Za-z0-9]", "-", str(worker.home / "kite"))
+    assert (worker.home / ".claude" / "projects" / project / f"{chosen}.jsonl").is_file()
 
 
 async def test_the_api_key_stays_in_its_file(claude: Worker, api: anthropic.FakeAnthropic) -> None:

@@ -8,9 +8,9 @@
 # For Claude Code (and the demo agent, which takes the same flags) it appends what the argv
 # does not set already:
 #   --permission-mode MODE  from agent/permission-mode: Claude's default mode may open a dialog
-#   --session-id UUID       from agent/session-id, written by restart.sh with the id the
-#                           operator chose for the next task. The file is used for one launch
-#                           only and removed: Claude refuses an id that is already in use
+#   --session-id UUID       from agent/session-id, written by provisioning (the first agent)
+#                           and restart.sh (every later one) with the id the operator chose
+#                           for the next task. The file is used for one launch only and removed: Claude refuses an id that is already in use
 #                           ("Session ID ... is already in use") and would exit at once.
 # The launcher then execs the agent, so the pane's pid is the agent's and a dead pane
 # (remain-on-exit) keeps the agent's exit status for the operator to see.
