@@ -20,8 +20,10 @@ from sprite_orchestrator.worker import delivery, provisioning
 from tests.fakes import anthropic
 from tests.worker.workerkit import Worker, eventually, make_repo
 
-# Shaped like a real key, and only ever sent to the fake API.
+# Shaped like a real key and a real OAuth token (`claude setup-token`), only ever sent to the
+# fake API.
 FAKE_KEY = "sk-ant-api03-FAKE-claude-tests-0123456789-abcdefghijklmnopqrstuvwxyz-AA"
+FAKE_TOKEN = "sk-ant-oat01-FAKE-claude-tests-9876543210-zyxwvutsrqponmlkjihgfedcba-AA"
 # Long enough for Claude's slowest step here (its first start on a cold page cache, under
 # the load of other suites on 2 cores), short enough to fail a hung test quickly.
 STEP_TIMEOUT = 30.0
@@ -49,15 +51,21 @@ def repo(tmp_path: Path) -> Path:
 
 
 def claude_plan(
-    repo: Path, api: anthropic.FakeAnthropic, env: Mapping[str, str] | None = None
+    repo: Path,
+    api: anthropic.FakeAnthropic,
+    env: Mapping[str, str] | None = None,
+    *,
+    auth: Mapping[str, str] | None = None,
 ) -> provisioning.ProvisionPlan:
-    """What a pool with `agent.command: [claude]` and an auth Secret provisions."""
+    """What a pool with `agent.command: [claude]` and an auth Secret (`auth`, an API key by
+    default) provisions."""
+    secret = {"ANTHROPIC_API_KEY": FAKE_KEY} if auth is None else auth
     return provisioning.ProvisionPlan(
         repo_url=str(repo),
         repo_dir="kite",
         session="kite-dev",
         agent_command=("claude",),
-        agent_env={"ANTHROPIC_API_KEY": FAKE_KEY, "ANTHROPIC_BASE_URL": api.url, **(env or {})},
+        agent_env={**secret, "ANTHROPIC_BASE_URL": api.url, **(env or {})},
         permission_mode="acceptEdits",
     )
 

@@ -13,20 +13,38 @@ import aiohttp
 import pytest
 
 from sprite_orchestrator.providers.local import LocalProvider
-from tests.claude.conftest import FAKE_KEY, STEP_TIMEOUT, approve, processes, screen
+from tests.claude.conftest import (
+    FAKE_KEY,
+    FAKE_TOKEN,
+    STEP_TIMEOUT,
+    approve,
+    processes,
+    screen,
+)
 from tests.conftest import NS, Cluster
 from tests.fakes import anthropic
 from tests.worker.workerkit import Worker, eventually
 
 
+@pytest.mark.parametrize(
+    ("key", "secret", "sent"),
+    [
+        ("ANTHROPIC_API_KEY", FAKE_KEY, "api-key"),
+        ("CLAUDE_CODE_OAUTH_TOKEN", FAKE_TOKEN, "bearer"),
+    ],
+    ids=["api-key", "oauth-token"],
+)
 async def test_a_task_on_claude_ends_succeeded_and_the_key_stays_secret(
     operator: Cluster,
     demo_repo: pathlib.Path,
     api: anthropic.FakeAnthropic,
     caplog: pytest.LogCaptureFixture,
+    key: str,
+    secret: str,
+    sent: str,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    await operator.kube.create_secret(NS, "claude-auth", {"ANTHROPIC_API_KEY": FAKE_KEY.encode()})
+    await operator.kube.create_secret(NS, "claude-auth", {key: secret.encode()})
     agent = {
         "command": ["claude"],
         "permissionMode": "acceptEdits",
@@ -43,10 +61,16 @@ async def test_a_task_on_claude_ends_succeeded_and_the_key_stays_secret(
     assert found["Succeeded"] == ("True", "AgentCompleted")
     assert task["status"]["agentState"] == "agent:completed"
     assert api.prompts == ["fix the authentication bug"]
+    assert {r.credential for r in api.turns} == {(sent, secret)}
     seen = json.dumps([task, *await operator.kube.list("workers", NS), await _events(operator)])
-    assert FAKE_KEY not in seen
-    assert "kite-1" in caplog.text and FAKE_KEY not in caplog.text  # logs were captured
-    assert FAKE_KEY not in processes()
+    assert secret not in seen and secret not in await _metrics(operator)
+    assert "kite-1" in caplog.text and secret not in caplog.text  # logs were captured
+    assert secret not in processes()
+
+
+async def _metrics(cluster: Cluster) -> str:
+    async with aiohttp.ClientSession() as session, session.get(cluster.metrics_url) as response:
+        return await response.text()
 
 
 async def _events(cluster: Cluster) -> object:

@@ -1,4 +1,4 @@
-"""A fresh Claude session per task, named by the operator; the API key kept secret."""
+"""A fresh Claude session per task, named by the operator; the API key or token kept secret."""
 
 from __future__ import annotations
 
@@ -11,12 +11,15 @@ from sprite_orchestrator.providers.local import LocalProvider
 from sprite_orchestrator.worker import delivery, provisioning
 from tests.claude.conftest import (
     FAKE_KEY,
+    FAKE_TOKEN,
     STEP_TIMEOUT,
     claude_plan,
     deliver,
     processes,
     scrollback,
+    start_worker,
 )
+from tests.claude.test_config import DIALOGS, at_the_prompt
 from tests.fakes import anthropic
 from tests.worker.workerkit import Worker
 
@@ -83,3 +86,28 @@ async def test_the_api_key_stays_in_its_file(claude: Worker, api: anthropic.Fake
         if path.is_file() and FAKE_KEY.encode() in path.read_bytes()
     ]
     assert [str(path) for path in holders] == [".sprite-orchestrator/agent/env"]
+
+
+async def test_an_oauth_token_needs_no_dialog_and_reaches_the_api_as_a_bearer_token(
+    provider: LocalProvider, repo: Path, api: anthropic.FakeAnthropic
+) -> None:
+    """Claude 2.1.332 takes CLAUDE_CODE_OAUTH_TOKEN with ANTHROPIC_BASE_URL and no key at all:
+    no login or key dialog, and nothing but the base URL is asked (offline here)."""
+    plan = claude_plan(repo, api, auth={"CLAUDE_CODE_OAUTH_TOKEN": FAKE_TOKEN})
+    worker = await start_worker(provider, plan)
+    shown = await at_the_prompt(worker)
+
+    await deliver(worker, "task-1", "say hello")
+    await worker.wait_window("agent:completed", timeout=STEP_TIMEOUT)
+
+    assert [text for text in DIALOGS.values() if text in shown] == []
+    assert api.prompts == ["say hello"]
+    assert {r.credential for r in api.requests} == {("bearer", FAKE_TOKEN)}
+    assert FAKE_TOKEN not in processes()
+    assert FAKE_TOKEN[-20:] not in scrollback(worker)
+    holders = [
+        str(path.relative_to(worker.home))
+        for path in worker.home.rglob("*")
+        if path.is_file() and FAKE_TOKEN.encode() in path.read_bytes()
+    ]
+    assert holders == [".sprite-orchestrator/agent/env"]
