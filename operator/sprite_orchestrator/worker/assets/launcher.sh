@@ -30,9 +30,14 @@ fi
 # without these a fresh session made DNS queries and opened connections to port 443 of hosts
 # other than ANTHROPIC_BASE_URL; with them its only connection was to ANTHROPIC_BASE_URL
 # (its startup probe and the title request went too). An update would also swap the pinned
-# CLI under a running task. Defaults only: the pool's spec.agent.env, sourced next, wins.
+# CLI under a running task. Its children too (strace -f): with only those four, every start
+# resolved downloads.claude.ai and ran git over ssh and https to clone
+# github.com/anthropics/claude-plugins-official (the official plugin marketplace), API key or
+# OAuth token alike; the fifth stops it (no DNS query at all). Defaults only: the pool's
+# spec.agent.env, sourced next, wins.
 export DISABLE_AUTOUPDATER=1 DISABLE_TELEMETRY=1 DISABLE_ERROR_REPORTING=1
 export CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1
+export CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL=1
 
 if [ -f "$so/agent/env" ]; then
     # shellcheck source=/dev/null
