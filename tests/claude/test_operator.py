@@ -62,6 +62,7 @@ async def test_a_task_on_claude_ends_succeeded_and_the_key_stays_secret(
     assert task["status"]["agentState"] == "agent:completed"
     assert api.prompts == ["fix the authentication bug"]
     assert {r.credential for r in api.turns} == {(sent, secret)}
+    assert task["status"]["sessionId"] == api.turns[0].session_id  # the session Claude used
     seen = json.dumps([task, *await operator.kube.list("workers", NS), await _events(operator)])
     assert secret not in seen and secret not in await _metrics(operator)
     assert "kite-1" in caplog.text and secret not in caplog.text  # logs were captured
