@@ -7,6 +7,7 @@ operator does it. Without `claude` on PATH they skip, saying how to install it.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 from collections.abc import AsyncIterator, Mapping
@@ -17,10 +18,12 @@ import pytest
 from sprite_orchestrator.providers.local import LocalProvider
 from sprite_orchestrator.worker import delivery, provisioning
 from tests.fakes import anthropic
-from tests.worker.workerkit import Worker, make_repo
+from tests.worker.workerkit import Worker, eventually, make_repo
 
-# Shaped like a real key, and only ever sent to the fake API.
+# Shaped like a real key and a real OAuth token (`claude setup-token`), only ever sent to the
+# fake API.
 FAKE_KEY = "sk-ant-api03-FAKE-claude-tests-0123456789-abcdefghijklmnopqrstuvwxyz-AA"
+FAKE_TOKEN = "sk-ant-oat01-FAKE-claude-tests-9876543210-zyxwvutsrqponmlkjihgfedcba-AA"
 # Long enough for Claude's slowest step here (its first start on a cold page cache, under
 # the load of other suites on 2 cores), short enough to fail a hung test quickly.
 STEP_TIMEOUT = 30.0
@@ -48,15 +51,21 @@ def repo(tmp_path: Path) -> Path:
 
 
 def claude_plan(
-    repo: Path, api: anthropic.FakeAnthropic, env: Mapping[str, str] | None = None
+    repo: Path,
+    api: anthropic.FakeAnthropic,
+    env: Mapping[str, str] | None = None,
+    *,
+    auth: Mapping[str, str] | None = None,
 ) -> provisioning.ProvisionPlan:
-    """What a pool with `agent.command: [claude]` and an auth Secret provisions."""
+    """What a pool with `agent.command: [claude]` and an auth Secret (`auth`, an API key by
+    default) provisions."""
+    secret = {"ANTHROPIC_API_KEY": FAKE_KEY} if auth is None else auth
     return provisioning.ProvisionPlan(
         repo_url=str(repo),
         repo_dir="kite",
         session="kite-dev",
         agent_command=("claude",),
-        agent_env={"ANTHROPIC_API_KEY": FAKE_KEY, "ANTHROPIC_BASE_URL": api.url, **(env or {})},
+        agent_env={**secret, "ANTHROPIC_BASE_URL": api.url, **(env or {})},
         permission_mode="acceptEdits",
     )
 
@@ -97,3 +106,19 @@ async def deliver(worker: Worker, marker: str, prompt: str) -> delivery.Delivery
 def processes() -> str:
     """Every process's argv on this machine, as `ps -eo args` shows them."""
     return subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+
+
+async def approve(worker: Worker) -> None:
+    """Press Enter on the dialog ("1. Yes" is selected) until it takes, as a person would:
+    Claude ignores keys for a moment after a dialog appears (an Enter 0 s after it was drawn
+    was lost; 0.3 s after, it took), against approving by accident."""
+    for _ in range(10):
+        worker.tmux("send-keys", "-t", f"={worker.session}:1", "Enter")
+
+        async def closed() -> bool:
+            return "Do you want to proceed?" not in screen(worker)
+
+        with contextlib.suppress(AssertionError):
+            await eventually(closed, timeout=1.0, what="the dialog to close")
+            return
+    raise AssertionError("the permission dialog never took the Enter")

@@ -60,10 +60,18 @@ async def test_the_agent_runs_in_the_repo_with_our_flags(claude: Worker) -> None
         if b"=" in line
     )
 
-    assert argv == [b"claude", b"--permission-mode", b"acceptEdits"]
+    assert seen.status and seen.status.session_id  # the SessionStart hook's
+    chosen = seen.status.session_id.encode()
+    assert argv == [b"claude", b"--permission-mode", b"acceptEdits", b"--session-id", chosen]
+    assert not (claude.state / "agent" / "session-id").exists()  # used for one launch only
     assert os.readlink(f"/proc/{seen.pane_pid}/cwd") == str(claude.home / "kite")
     assert environ[b"ANTHROPIC_API_KEY"] == FAKE_KEY.encode()  # from the 0600 env file
-    for quiet in (b"DISABLE_AUTOUPDATER", b"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"):
+    quiet_by_default = (
+        b"DISABLE_AUTOUPDATER",
+        b"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC",
+        b"CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL",
+    )
+    for quiet in quiet_by_default:
         assert environ[quiet] == b"1"
 
 

@@ -1,13 +1,25 @@
-"""A fresh Claude session per task, named by the operator; the API key kept secret."""
+"""A fresh Claude session per task, named by the operator; the API key or token kept secret."""
 
 from __future__ import annotations
 
 import json
 import re
 import uuid
+from pathlib import Path
 
-from sprite_orchestrator.worker import delivery
-from tests.claude.conftest import FAKE_KEY, STEP_TIMEOUT, deliver, processes, scrollback
+from sprite_orchestrator.providers.local import LocalProvider
+from sprite_orchestrator.worker import delivery, provisioning
+from tests.claude.conftest import (
+    FAKE_KEY,
+    FAKE_TOKEN,
+    STEP_TIMEOUT,
+    claude_plan,
+    deliver,
+    processes,
+    scrollback,
+    start_worker,
+)
+from tests.claude.test_config import DIALOGS, at_the_prompt
 from tests.fakes import anthropic
 from tests.worker.workerkit import Worker
 
@@ -36,6 +48,26 @@ async def test_each_task_gets_the_session_the_operator_chose(
     assert transcript.is_file()
 
 
+async def test_the_first_task_gets_the_session_provisioning_chose(
+    provider: LocalProvider, repo: Path, api: anthropic.FakeAnthropic
+) -> None:
+    chosen = str(uuid.uuid4())
+    machine = await provider.create("kite-1")
+    plan = claude_plan(repo, api)
+
+    done = await provisioning.provision(provider, "kite-1", plan, session_id=chosen)
+    again = await provisioning.provision(provider, "kite-1", plan)  # the agent is left alone
+    worker = Worker(provider, "kite-1", plan.session, tuple(machine.attach))
+    await worker.wait_window("agent:waiting", timeout=STEP_TIMEOUT)
+    first = await deliver(worker, "task-1", "first task")
+    await worker.wait_window("agent:completed", timeout=STEP_TIMEOUT)
+
+    assert (done.session_id, "tmux" in done.ran, "tmux" in again.skipped) == (chosen, True, True)
+    assert first.session_id == chosen == api.turns[0].session_id
+    project = re.sub("[^A-Za-z0-9]", "-", str(worker.home / "kite"))
+    assert (worker.home / ".claude" / "projects" / project / f"{chosen}.jsonl").is_file()
+
+
 async def test_the_api_key_stays_in_its_file(claude: Worker, api: anthropic.FakeAnthropic) -> None:
     api.script(
         anthropic.tool_use("Write", {"file_path": "notes.md", "content": "fixed\n"}),
@@ -54,3 +86,28 @@ async def test_the_api_key_stays_in_its_file(claude: Worker, api: anthropic.Fake
         if path.is_file() and FAKE_KEY.encode() in path.read_bytes()
     ]
     assert [str(path) for path in holders] == [".sprite-orchestrator/agent/env"]
+
+
+async def test_an_oauth_token_needs_no_dialog_and_reaches_the_api_as_a_bearer_token(
+    provider: LocalProvider, repo: Path, api: anthropic.FakeAnthropic
+) -> None:
+    """Claude 2.1.332 takes CLAUDE_CODE_OAUTH_TOKEN with ANTHROPIC_BASE_URL and no key at all:
+    no login or key dialog, and nothing but the base URL is asked (offline here)."""
+    plan = claude_plan(repo, api, auth={"CLAUDE_CODE_OAUTH_TOKEN": FAKE_TOKEN})
+    worker = await start_worker(provider, plan)
+    shown = await at_the_prompt(worker)
+
+    await deliver(worker, "task-1", "say hello")
+    await worker.wait_window("agent:completed", timeout=STEP_TIMEOUT)
+
+    assert [text for text in DIALOGS.values() if text in shown] == []
+    assert api.prompts == ["say hello"]
+    assert {r.credential for r in api.requests} == {("bearer", FAKE_TOKEN)}
+    assert FAKE_TOKEN not in processes()
+    assert FAKE_TOKEN[-20:] not in scrollback(worker)
+    holders = [
+        str(path.relative_to(worker.home))
+        for path in worker.home.rglob("*")
+        if path.is_file() and FAKE_TOKEN.encode() in path.read_bytes()
+    ]
+    assert holders == [".sprite-orchestrator/agent/env"]

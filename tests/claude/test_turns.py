@@ -8,7 +8,6 @@ task's conditions (core.readings, as handlers/workers.py calls it).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
 import signal
@@ -22,6 +21,7 @@ from sprite_orchestrator.providers.local import LocalProvider
 from sprite_orchestrator.worker import polling
 from tests.claude.conftest import (
     STEP_TIMEOUT,
+    approve,
     claude_plan,
     deliver,
     screen,
@@ -118,22 +118,6 @@ async def test_a_tool_call_waits_for_permission_then_completes(
     assert (claude.home / "kite" / "answer.txt").read_text() == "42\n"
     assert [len(turn.tool_results) for turn in api.turns] == [0, 1]
     assert "The answer is in answer.txt." in screen(claude)
-
-
-async def approve(worker: Worker) -> None:
-    """Press Enter on the dialog ("1. Yes" is selected) until it takes, as a person would:
-    Claude ignores keys for a moment after a dialog appears (an Enter 0 s after it was drawn
-    was lost; 0.3 s after, it took), against approving by accident."""
-    for _ in range(10):
-        worker.tmux("send-keys", "-t", f"={worker.session}:1", "Enter")
-
-        async def closed() -> bool:
-            return "Do you want to proceed?" not in screen(worker)
-
-        with contextlib.suppress(AssertionError):
-            await eventually(closed, timeout=1.0, what="the dialog to close")
-            return
-    raise AssertionError("the permission dialog never took the Enter")
 
 
 @pytest.mark.parametrize(

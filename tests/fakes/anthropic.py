@@ -1,8 +1,10 @@
 """A scripted Anthropic Messages API on 127.0.0.1, for the real Claude Code CLI in tests.
 
-Point Claude at it with `ANTHROPIC_BASE_URL=fake.url` and any `ANTHROPIC_API_KEY`. It serves
+Point Claude at it with `ANTHROPIC_BASE_URL=fake.url` and any `ANTHROPIC_API_KEY` (sent as
+`x-api-key`) or `CLAUDE_CODE_OAUTH_TOKEN` (sent as `Authorization: Bearer`). It serves
 `POST /v1/messages` (SSE streaming or one JSON message), `POST /v1/messages/count_tokens`, and
-answers anything else 404 (Claude probes `HEAD /api/hello` at startup and copes).
+answers anything else 404 (Claude probes `HEAD /api/hello` at startup and copes). Like the real
+API, the two POSTs answer 401 to a request that carries neither credential.
 
 Requests are of two kinds, and only one of them reads the script:
 
@@ -121,6 +123,15 @@ class Request:
     usage: Mapping[str, int] | None = None  # the tokens the answer reported (200 only)
 
     @property
+    def credential(self) -> tuple[str, str] | None:
+        """How the request authenticated: ("api-key", key) or ("bearer", token), else None."""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        if headers.get("x-api-key"):
+            return ("api-key", headers["x-api-key"])
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        return ("bearer", token) if scheme.lower() == "bearer" and token else None
+
+    @property
     def session_id(self) -> str | None:
         """Claude's session id, which it sends with every request."""
         return self.headers.get("X-Claude-Code-Session-Id")
@@ -213,6 +224,8 @@ class FakeAnthropic:
 
     async def _messages(self, request: web.Request) -> web.StreamResponse:
         seen = await self._record(request)
+        if seen.credential is None:
+            return _unauthenticated(seen)
         body = seen.body if isinstance(seen.body, dict) else {}
         seen.turn = bool(body.get("tools"))
         reply = self._next() if seen.turn else text(SIDE_TEXT)
@@ -310,6 +323,8 @@ class FakeAnthropic:
 
     async def _count_tokens(self, request: web.Request) -> web.Response:
         seen = await self._record(request)
+        if seen.credential is None:
+            return _unauthenticated(seen)
         seen.status = 200
         seen.answered = time.monotonic()
         body = seen.body if isinstance(seen.body, dict) else {}
@@ -334,6 +349,12 @@ def _deltas(block: Mapping[str, Any], reply: Reply) -> list[dict[str, Any]]:
     pieces = [" ".join(words[: len(words) // 2]), " ".join(words[len(words) // 2 :])]
     pieces[1] = (" " if pieces[0] else "") + pieces[1]
     return [{"type": "text_delta", "text": piece} for piece in pieces if piece]
+
+
+def _unauthenticated(seen: Request) -> web.Response:
+    seen.status = 401
+    seen.answered = time.monotonic()
+    return _error(Reply(text="x-api-key or Authorization: Bearer required", status=401))
 
 
 def _error(reply: Reply) -> web.Response:

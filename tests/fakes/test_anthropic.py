@@ -32,8 +32,13 @@ def events(sse: str) -> list[dict[str, Any]]:
     return found
 
 
-async def post(api: anthropic.FakeAnthropic, path: str, body: object) -> tuple[int, str]:
-    headers = {"x-api-key": "k", "X-Claude-Code-Session-Id": "s-1"}
+async def post(
+    api: anthropic.FakeAnthropic,
+    path: str,
+    body: object,
+    auth: dict[str, str] | None = None,
+) -> tuple[int, str]:
+    headers = {**({"x-api-key": "k"} if auth is None else auth), "X-Claude-Code-Session-Id": "s-1"}
     async with (
         aiohttp.ClientSession() as session,
         session.post(api.url + path, json=body, headers=headers) as response,
@@ -93,3 +98,16 @@ def test_pastes_are_compared_as_claude_sends_them() -> None:
     assert anthropic.unwrap_paste(wrapped) == "line one\n    two"
     assert anthropic.unwrap_paste("typed") == "typed"
     assert anthropic.as_claude_sends("a\tb\u200bc\x1b[201~\n\n") == "a    bc[201~"
+
+
+async def test_a_bearer_token_is_a_credential_and_none_is_a_401() -> None:
+    bearer = {"Authorization": "Bearer sk-ant-oat01-token"}
+    async with anthropic.FakeAnthropic() as api:
+        token = await post(api, "/v1/messages", turn("with a token"), bearer)
+        none = await post(api, "/v1/messages", turn("with nothing"), {})
+        counted = await post(api, "/v1/messages/count_tokens", turn("count"), {})
+
+    assert token[0] == 200 and api.prompts == ["with a token"]
+    assert (none[0], counted[0]) == (401, 401)
+    assert json.loads(none[1])["error"]["type"] == "authentication_error"
+    assert [r.credential for r in api.requests] == [("bearer", "sk-ant-oat01-token"), None, None]

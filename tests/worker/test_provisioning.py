@@ -238,14 +238,17 @@ async def test_the_launcher_passes_argv_env_and_permission_mode_to_claude(
     fake.chmod(0o755)
     argv = (str(fake), "--model", 'it\'s a "model"\nwith a newline')
 
-    await provisioning.provision(provider, machine, dataclasses.replace(plan, agent_command=argv))
+    done = await provisioning.provision(
+        provider, machine, dataclasses.replace(plan, agent_command=argv)
+    )
 
     async def written() -> bool:
         return (home / "claude-key").exists() and (home / "claude-key").stat().st_size > 0
 
     await eventually(written, what="the fake claude to start")
     args = (home / "claude-args").read_text()
-    assert args == f"--model\n{argv[2]}\n--permission-mode\nacceptEdits\n"
+    flags = f"--permission-mode\nacceptEdits\n--session-id\n{done.session_id}\n"
+    assert args == f"--model\n{argv[2]}\n{flags}"
     assert (home / "claude-key").read_text() == f"{SECRET}\n"
 
 

@@ -9,7 +9,8 @@ crash at any line converges; completed steps are skipped):
     setup    the repo's setup script (default scripts/dev-setup.sh), if present
     agent    the agent's argv, env (secrets: a 0600 file) and permission mode; Claude Code's
              settings (our status hook) and state (onboarding, workspace trust, API key)
-    tmux     session <session>: window 0 `shell`, window 1 `agent` running the launcher
+    tmux     session <session>: window 0 `shell`, window 1 `agent` running the launcher,
+             its Claude session the id the operator chose (`--session-id`, as restart does)
 
 Step output is kept in ~/.sprite-orchestrator/provision.log for `orchestrator logs`.
 """
@@ -21,7 +22,8 @@ import functools
 import hashlib
 import json
 import shlex
-from collections.abc import Callable, Mapping, Sequence
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from sprite_orchestrator.core import redaction
@@ -91,6 +93,9 @@ class ProvisionResult:
 
     ran: tuple[str, ...]
     skipped: tuple[str, ...]
+    # The Claude session id offered to the agent the tmux step starts (it is used only if that
+    # step had to start one: a skipped step leaves the running agent and its session alone).
+    session_id: str = ""
 
     @property
     def summary(self) -> str:
@@ -100,19 +105,27 @@ class ProvisionResult:
         return "; ".join(parts) or "nothing to do"
 
 
-async def provision(provider: Provider, name: str, plan: ProvisionPlan) -> ProvisionResult:
-    """Run every step on the machine, skipping the completed ones; raise ProvisioningFailed."""
+async def provision(
+    provider: Provider, name: str, plan: ProvisionPlan, *, session_id: str | None = None
+) -> ProvisionResult:
+    """Run every step on the machine, skipping the completed ones; raise ProvisioningFailed.
+
+    A new agent's Claude session is `session_id` (a UUID; a new random one by default), so
+    the operator names every session, the first task's included.
+    """
+    chosen = remote.session_id(session_id or str(uuid.uuid4()))
+    steps: dict[str, _Step] = {**_STEPS, "tmux": functools.partial(_tmux, session_id=chosen)}
     ran: list[str] = []
     skipped: list[str] = []
     for step in STEPS:
         try:
-            outcome = await _STEPS[step](provider, name, plan)
+            outcome = await steps[step](provider, name, plan)
         except ProvisioningFailed as exc:  # a setup script may print what it can read
             exc.tail = redaction.redact(exc.tail, plan.secrets())
             raise
         (ran if outcome == "ran" else skipped).append(step)
         failpoint(f"after-provision-{step}")
-    return ProvisionResult(ran=tuple(ran), skipped=tuple(skipped))
+    return ProvisionResult(ran=tuple(ran), skipped=tuple(skipped), session_id=chosen)
 
 
 async def provision_log(provider: Provider, name: str, max_bytes: int) -> bytes:
@@ -207,11 +220,13 @@ def _merged(
     return files
 
 
-async def _tmux(provider: Provider, name: str, plan: ProvisionPlan) -> str:
-    return await _step(provider, name, "tmux", plan.session, plan.repo_dir)
+async def _tmux(provider: Provider, name: str, plan: ProvisionPlan, *, session_id: str) -> str:
+    return await _step(provider, name, "tmux", plan.session, plan.repo_dir, session_id)
 
 
-_STEPS = {"prepare": _prepare, "clone": _clone, "setup": _setup, "agent": _agent, "tmux": _tmux}
+_Step = Callable[[Provider, str, ProvisionPlan], Awaitable[str]]
+# The tmux step also takes the session id: provision() binds it.
+_STEPS: dict[str, _Step] = {"prepare": _prepare, "clone": _clone, "setup": _setup, "agent": _agent}
 
 
 async def _step(provider: Provider, name: str, step: str, *args: str, stdin: bytes = b"") -> str:

@@ -8,9 +8,9 @@
 # For Claude Code (and the demo agent, which takes the same flags) it appends what the argv
 # does not set already:
 #   --permission-mode MODE  from agent/permission-mode: Claude's default mode may open a dialog
-#   --session-id UUID       from agent/session-id, written by restart.sh with the id the
-#                           operator chose for the next task. The file is used for one launch
-#                           only and removed: Claude refuses an id that is already in use
+#   --session-id UUID       from agent/session-id, written by provisioning (the first agent)
+#                           and restart.sh (every later one) with the id the operator chose
+#                           for the next task. The file is used for one launch only and removed: Claude refuses an id that is already in use
 #                           ("Session ID ... is already in use") and would exit at once.
 # The launcher then execs the agent, so the pane's pid is the agent's and a dead pane
 # (remain-on-exit) keeps the agent's exit status for the operator to see.
@@ -30,9 +30,14 @@ fi
 # without these a fresh session made DNS queries and opened connections to port 443 of hosts
 # other than ANTHROPIC_BASE_URL; with them its only connection was to ANTHROPIC_BASE_URL
 # (its startup probe and the title request went too). An update would also swap the pinned
-# CLI under a running task. Defaults only: the pool's spec.agent.env, sourced next, wins.
+# CLI under a running task. Its children too (strace -f): with only those four, every start
+# resolved downloads.claude.ai and ran git over ssh and https to clone
+# github.com/anthropics/claude-plugins-official (the official plugin marketplace), API key or
+# OAuth token alike; the fifth stops it (no DNS query at all). Defaults only: the pool's
+# spec.agent.env, sourced next, wins.
 export DISABLE_AUTOUPDATER=1 DISABLE_TELEMETRY=1 DISABLE_ERROR_REPORTING=1
 export CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1
+export CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL=1
 
 if [ -f "$so/agent/env" ]; then
     # shellcheck source=/dev/null

@@ -174,21 +174,23 @@ step_agent() { # FINGERPRINT; stdin: the agent's argv, env and mode, Claude's co
     echo step=ran
 }
 
-step_tmux() { # SESSION REPO_DIR
+step_tmux() { # SESSION REPO_DIR SESSION_ID
     local have
     lock
     have=$(windows "$1")
     if grep -qx 0 <<<"$have" && grep -qx 1 <<<"$have"; then echo step=skipped && return; fi
-    run_step tmux make_session "$1" "$HOME/$2"
+    run_step tmux make_session "$1" "$HOME/$2" "$3"
     echo step=ran
 }
 
 windows() { tmux list-windows -t "=$1" -F '#{window_index}' 2>/dev/null || true; }
 
-# make_session SESSION REPO: window 0 `shell`, window 1 `agent` running the launcher, with
-# remain-on-exit so that a dead agent stays observable (pane_dead and its exit status).
+# make_session SESSION REPO SESSION_ID: window 0 `shell`, window 1 `agent` running the
+# launcher, with remain-on-exit so that a dead agent stays observable (pane_dead and its exit
+# status). The first agent's Claude session is SESSION_ID, the operator's choice, as restart.sh
+# does for every later one: agent/session-id is written before the launcher reads it.
 make_session() {
-    local session=$1 repo=$2 have
+    local session=$1 repo=$2 session_id=$3 have
     if ! tmux has-session -t "=$session" 2>/dev/null; then
         tmux new-session -d -s "$session" -n shell -c "$repo"
         echo "created tmux session $session"
@@ -200,6 +202,9 @@ make_session() {
     if ! grep -qx 1 <<<"$have"; then
         # A status file left by a previous agent must not speak for the new one.
         printf '{"hook_event_name":"OrchestratorReset"}' | bash "$so/bin/status-hook.sh"
+        mkdir -p "$so/agent"
+        printf '%s\n' "$session_id" >"$so/agent/.session-id.tmp"
+        mv -f "$so/agent/.session-id.tmp" "$so/agent/session-id"
         tmux new-window -d -t "=$session:1" -n agent -c "$repo" bash "$so/bin/launcher.sh" \; \
             set-option -w -t "=$session:1" remain-on-exit on
         echo "started the agent in window 1 of $session"
