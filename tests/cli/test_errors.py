@@ -103,3 +103,23 @@ def test_unknown_names(dev: Dev, tmp_path: pathlib.Path) -> None:
 def test_empty_text(argv: list[str], stdin: str | None, tmp_path: pathlib.Path) -> None:
     result = run(argv, tmp_path / "missing", input=stdin)  # refused before any connection
     one_line(result, "empty")
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [(lambda p: p / "nope.txt", "no such file"), (lambda p: p, "is a directory")],
+    ids=["missing", "directory"],
+)
+def test_a_prompt_file_that_cannot_be_read(make, expected: str, tmp_path: pathlib.Path) -> None:
+    path = str(make(tmp_path))
+    result = run(["dispatch", "--repo", "demo", "--from-file", path], tmp_path / "missing")
+    one_line(result, f"--from-file {path}", expected, "or - for stdin")
+
+
+def test_send_refuses_stdin_that_is_not_utf8(tmp_path: pathlib.Path) -> None:
+    env = {**os.environ, "KUBECONFIG": str(tmp_path / "missing")}
+    result = subprocess.run(
+        [*CLI, "send", "demo-1", "-"], env=env, input=b"y\xff\xfe\n", capture_output=True
+    )
+    text = subprocess.CompletedProcess(result.args, result.returncode, "", result.stderr.decode())
+    one_line(text, "stdin is not UTF-8 text (byte 1 is not)", "nothing was sent")
