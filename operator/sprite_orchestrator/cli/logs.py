@@ -226,15 +226,7 @@ def _whose(report: dict[str, Any]) -> str:
 
 
 def _describe(summary: dict[str, Any]) -> str:
-    tools = ", ".join(f"{name} x{count}" for name, count in summary["toolUses"].items())
-    cost = summary.get("costUSD")
-    price = "cost unknown" if cost is None else f"${cost:.4f} ({summary.get('costSource')})"
-    return (
-        f"turns: {summary['turns']}\n"
-        f"tools: {tools or 'none'}\n"
-        f"tokens: {summary['inputTokens']} in, {summary['outputTokens']} out; {price}\n"
-        f"last message: {summary['lastMessage']}"
-    )
+    return "\n".join(f"{label}: {value}" for label, value in output.transcript(summary))
 
 
 async def _follow(target: Target, subject: Subject, shown: str) -> None:
