@@ -11,7 +11,8 @@ crash at any line converges; completed steps are skipped):
              settings (our status hook) and state (onboarding, workspace trust, API key)
     tmux     session <session>: window 0 `shell`, window 1 `agent` running the launcher
 
-Step output is kept in ~/.sprite-orchestrator/provision.log for `orchestrator logs`.
+Step output is kept in ~/.sprite-orchestrator/provision.log for `orchestrator logs`; the step
+under way is announced (`on_step`) so the Worker's Provisioned condition can name it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import functools
 import hashlib
 import json
 import shlex
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from sprite_orchestrator.core import redaction
@@ -100,11 +101,20 @@ class ProvisionResult:
         return "; ".join(parts) or "nothing to do"
 
 
-async def provision(provider: Provider, name: str, plan: ProvisionPlan) -> ProvisionResult:
-    """Run every step on the machine, skipping the completed ones; raise ProvisioningFailed."""
+StepStarted = Callable[[str], Awaitable[None]]
+
+
+async def provision(
+    provider: Provider, name: str, plan: ProvisionPlan, *, on_step: StepStarted | None = None
+) -> ProvisionResult:
+    """Run every step on the machine, skipping the completed ones; raise ProvisioningFailed.
+
+    `on_step` hears each step as it starts, in words a person reads (`step_message`)."""
     ran: list[str] = []
     skipped: list[str] = []
     for step in STEPS:
+        if on_step is not None:
+            await on_step(step_message(step, plan))
         try:
             outcome = await _STEPS[step](provider, name, plan)
         except ProvisioningFailed as exc:  # a setup script may print what it can read
@@ -113,6 +123,18 @@ async def provision(provider: Provider, name: str, plan: ProvisionPlan) -> Provi
         (ran if outcome == "ran" else skipped).append(step)
         failpoint(f"after-provision-{step}")
     return ProvisionResult(ran=tuple(ran), skipped=tuple(skipped))
+
+
+def step_message(step: str, plan: ProvisionPlan) -> str:
+    """What a step does, for the Provisioned condition; never a URL (it may hold a token)."""
+    doing = {
+        "prepare": "installing the orchestrator's scripts",
+        "clone": f"cloning the repo into ~/{plan.repo_dir}",
+        "setup": f"running the setup script {plan.setup_script or '(none)'}",
+        "agent": "configuring the agent (Claude Code's settings and state)",
+        "tmux": f"starting tmux session {plan.session}",
+    }[step]
+    return f"provisioning step {STEPS.index(step) + 1} of {len(STEPS)}, {step}: {doing}"
 
 
 async def provision_log(provider: Provider, name: str, max_bytes: int) -> bytes:
