@@ -76,7 +76,7 @@ def test_status_workers_pools_follow_a_waiting_task_and_a_human_answer(
     assert f"ago; orchestrator logs {asking} shows more)" in shown.split("Transcript (read ")[1]
     assert f"  turns:       {summary['turns']}\n" in shown and summary["turns"] >= 1
     tokens = f"{summary['inputTokens']} in, {summary['outputTokens']} out"
-    assert f"  tokens:      {tokens}; ${summary['costUSD']:.4f} (Claude)" in shown
+    assert f"  tokens:      {tokens}; ${summary['costUSD']:.4f} ({summary['costSource']})" in shown
     assert f"  last message: {summary['lastMessage']}\n" in shown and summary["lastMessage"]
     for reason in ("TaskScheduled", "PromptDelivered", "AgentCompleted"):
         assert reason in shown.split("Events", 1)[1]

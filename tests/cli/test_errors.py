@@ -143,9 +143,8 @@ def test_a_prompt_file_that_cannot_be_read(make, expected: str, tmp_path: pathli
 
 
 def test_send_refuses_stdin_that_is_not_utf8(tmp_path: pathlib.Path) -> None:
-    env = {**os.environ, "KUBECONFIG": str(tmp_path / "missing")}
-    result = subprocess.run(
-        [*CLI, "send", "demo-1", "-"], env=env, input=b"y\xff\xfe\n", capture_output=True
+    latin1 = "y\udcff\udcfe\n"  # the bytes y, 0xff, 0xfe, newline
+    result = run(
+        ["send", "demo-1", "-"], tmp_path / "missing", input=latin1, errors="surrogateescape"
     )
-    text = subprocess.CompletedProcess(result.args, result.returncode, "", result.stderr.decode())
-    one_line(text, "stdin is not UTF-8 text (byte 1 is not)", "nothing was sent")
+    one_line(result, "stdin is not UTF-8 text (byte 1 is not)", "nothing was sent")
