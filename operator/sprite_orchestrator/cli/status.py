@@ -197,9 +197,10 @@ def _agent(status: AgentTaskStatus) -> str:
     """The agent's state, who says so and since when."""
     if status.agent_state is None:
         return "-"
-    source = f"from the {status.agent_state_source}" if status.agent_state_source else "source -"
-    since = f", for {output.age(status.agent_state_time)}" if status.agent_state_time else ""
-    return f"{status.agent_state} ({source}{since})"
+    said = [f"from the {status.agent_state_source}"] if status.agent_state_source else []
+    if status.agent_state_time:
+        said.append(f"for {output.age(status.agent_state_time)}")
+    return f"{status.agent_state} ({', '.join(said)})" if said else status.agent_state
 
 
 def _when(stamp: str | None) -> str:

@@ -22,8 +22,8 @@ import functools
 import hashlib
 import json
 import shlex
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
 
 from sprite_orchestrator.core import redaction
 from sprite_orchestrator.failpoints import failpoint
@@ -101,7 +101,10 @@ class ProvisionResult:
         return "; ".join(parts) or "nothing to do"
 
 
-StepStarted = Callable[[str], Awaitable[None]]
+class StepStarted(Protocol):
+    """Told of each provisioning step as it starts, in words a person reads."""
+
+    async def __call__(self, message: str) -> None: ...
 
 
 async def provision(
