@@ -70,6 +70,14 @@ def test_status_workers_pools_follow_a_waiting_task_and_a_human_answer(
     assert f"agenttask/{asking}  pool demo" in shown
     assert "'may I? demo:ask'" in shown and task(dev, asking)["status"]["promptSha256"] in shown
     assert f"wip/{asking} at " in shown
+    status = task(dev, asking)["status"]
+    source, summary = status["agentStateSource"], status["transcript"]
+    assert f"agent:       agent:completed (from the {source}, for " in shown
+    assert f"ago; orchestrator logs {asking} shows more)" in shown.split("Transcript (read ")[1]
+    assert f"  turns:       {summary['turns']}\n" in shown and summary["turns"] >= 1
+    tokens = f"{summary['inputTokens']} in, {summary['outputTokens']} out"
+    assert f"  tokens:      {tokens}; ${summary['costUSD']:.4f} ({summary['costSource']})" in shown
+    assert f"  last message: {summary['lastMessage']}\n" in shown and summary["lastMessage"]
     for reason in ("TaskScheduled", "PromptDelivered", "AgentCompleted"):
         assert reason in shown.split("Events", 1)[1]
     assert rows(shown.split("Conditions")[1])[4][:3] == ["Succeeded", "True", "AgentCompleted"]

@@ -8,6 +8,7 @@ import pathlib
 import subprocess
 
 import pytest
+from aiohttp import web
 
 from sprite_orchestrator.devserver.emulator import Emulator
 from sprite_orchestrator.devserver.serving import serve, write_kubeconfig
@@ -26,6 +27,7 @@ COMMANDS = [
     ["dispatch", "--repo", "demo", "--command", "hi"],
     ["cancel", "demo-x"],
     ["attach", "demo-1", "--print"],
+    ["logs", "demo-1"],
 ]
 IDS = ["-".join(c[:2]) for c in COMMANDS]
 
@@ -62,6 +64,29 @@ def test_api_unreachable(argv: list[str], tmp_path: pathlib.Path) -> None:
     )
 
 
+async def test_api_refuses(tmp_path: pathlib.Path) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", _forbidden)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        port = runner.addresses[0][1]
+        write_kubeconfig(kubeconfig, f"http://127.0.0.1:{port}")
+        for argv in COMMANDS:
+            result = await asyncio.to_thread(run, argv, kubeconfig)
+            one_line(result, "refused the request (403 Forbidden)", "RBAC")
+    finally:
+        await runner.cleanup()
+
+
+async def _forbidden(request: web.Request) -> web.Response:
+    """An API server that refuses everyone, as it refuses a user without RBAC rights."""
+    return web.json_response({"kind": "Status", "code": 403}, status=403, reason="Forbidden")
+
+
 async def test_crds_not_installed(tmp_path: pathlib.Path) -> None:
     kubeconfig = tmp_path / "kubeconfig"
     async with serve(emulator=Emulator(), port=0) as served:  # an API without our kinds
@@ -78,6 +103,7 @@ def test_unknown_names(dev: Dev, tmp_path: pathlib.Path) -> None:
         (["status", "nope"], "AgentTask"),
         (["cancel", "nope"], "AgentTask"),
         (["attach", "nope", "--print"], "Worker or AgentTask"),
+        (["logs", "nope"], "AgentTask or Worker"),
         (["send", "nope", "y"], "Worker"),
         (["reset", "nope"], "Worker"),
         (["drain", "nope"], "WorkerPool"),
@@ -103,3 +129,22 @@ def test_unknown_names(dev: Dev, tmp_path: pathlib.Path) -> None:
 def test_empty_text(argv: list[str], stdin: str | None, tmp_path: pathlib.Path) -> None:
     result = run(argv, tmp_path / "missing", input=stdin)  # refused before any connection
     one_line(result, "empty")
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [(lambda p: p / "nope.txt", "no such file"), (lambda p: p, "is a directory")],
+    ids=["missing", "directory"],
+)
+def test_a_prompt_file_that_cannot_be_read(make, expected: str, tmp_path: pathlib.Path) -> None:
+    path = str(make(tmp_path))
+    result = run(["dispatch", "--repo", "demo", "--from-file", path], tmp_path / "missing")
+    one_line(result, f"--from-file {path}", expected, "or - for stdin")
+
+
+def test_send_refuses_stdin_that_is_not_utf8(tmp_path: pathlib.Path) -> None:
+    latin1 = "y\udcff\udcfe\n"  # the bytes y, 0xff, 0xfe, newline
+    result = run(
+        ["send", "demo-1", "-"], tmp_path / "missing", input=latin1, errors="surrogateescape"
+    )
+    one_line(result, "stdin is not UTF-8 text (byte 1 is not)", "nothing was sent")

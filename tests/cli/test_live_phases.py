@@ -56,3 +56,16 @@ def test_a_waiting_task_names_the_workers_that_fail_to_provision() -> None:
     )
     assert shown[0] == (live.WAITING, "Scheduled", "waiting (WorkersFailing): position 1 of 1")
     assert (live.FAILED, "Provisioning", "kite-1: SecretNotFound: no Secret claude-auth") in shown
+
+
+def test_a_worker_being_provisioned_shows_the_step_under_way() -> None:
+    step = "provisioning step 2 of 5, clone: cloning the repo into ~/kite"
+    worker = {
+        "metadata": {"name": "kite-1"},
+        "status": {"conditions": [cond("Provisioned", "Unknown", "Provisioning", step)]},
+    }
+    shown = lines(
+        {"conditions": [cond("Scheduled", "False", "WaitingForWorker", "position 1 of 1")]},
+        [worker],
+    )
+    assert (live.WORKING, "Provisioning", f"kite-1: {step}") in shown

@@ -7,6 +7,7 @@ import json
 import pathlib
 
 import pytest
+import yaml
 
 from tests.cli.running import Orchestrator
 from tests.conftest import NS, Cluster, eventually
@@ -32,6 +33,11 @@ async def test_a_worker_shows_its_task_pane_and_provisioning(
     assert "> a slow task demo:sleep=60" in shown["pane"]
     assert "==> clone" in shown["provisioning"] and "<== tmux done" in shown["provisioning"]
     assert shown["transcript"]["from"] == "worker"
+    code, out, err = await cli.run("logs", "demo-1", "-o", "yaml")
+    assert code == 0, err
+    as_yaml = yaml.safe_load(out)
+    assert (as_yaml["task"], as_yaml["paneTask"]) == (name, name)
+    assert as_yaml["provisioning"] == shown["provisioning"]
 
 
 async def test_follow_prints_the_pane_until_the_task_ends(

@@ -34,8 +34,20 @@ async def test_a_provisioned_machine_is_a_worker(worker: Worker) -> None:
 
 
 async def test_provisioning_twice_runs_no_step_twice(worker: Worker, plan: ProvisionPlan) -> None:
-    again = await provisioning.provision(worker.provider, worker.name, plan)
+    heard: list[str] = []
+
+    async def on_step(message: str) -> None:
+        heard.append(message)
+
+    again = await provisioning.provision(worker.provider, worker.name, plan, on_step=on_step)
     log = worker.state.joinpath("provision.log").read_text()
+    assert heard == [
+        "provisioning step 1 of 5, prepare: installing the orchestrator's scripts",
+        "provisioning step 2 of 5, clone: cloning the repo into ~/demo",
+        "provisioning step 3 of 5, setup: running the setup script scripts/dev-setup.sh",
+        "provisioning step 4 of 5, agent: configuring the agent (Claude Code's settings and state)",
+        "provisioning step 5 of 5, tmux: starting tmux session demo-dev",
+    ]
     assert again.ran == ()
     assert again.skipped == provisioning.STEPS
     assert again.summary == "skipped prepare, clone, setup, agent, tmux"

@@ -64,8 +64,7 @@ def _prompt(command: str | None, from_file: str | None) -> str:
     if (command is None) == (from_file is None):
         fail_("give the task with exactly one of --command or --from-file")
     if from_file is not None:
-        data = sys.stdin.buffer.read() if from_file == "-" else pathlib.Path(from_file).read_bytes()
-        command = data.decode("utf-8", errors="surrogateescape")
+        command = _read(from_file).decode("utf-8", errors="surrogateescape")
     assert command is not None
     try:
         command.encode("utf-8")  # undecodable bytes (file or argv) are lone surrogates here
@@ -76,6 +75,20 @@ def _prompt(command: str | None, from_file: str | None) -> str:
     if len(command) > MAX_PROMPT:
         fail_(f"the prompt has {len(command)} characters; at most {MAX_PROMPT} fit in a task")
     return command
+
+
+def _read(from_file: str) -> bytes:
+    """The prompt file's bytes (- is stdin); a file that cannot be read is one line."""
+    if from_file == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return pathlib.Path(from_file).read_bytes()
+    except IsADirectoryError:
+        fail_(f"--from-file {from_file} is a directory: give the prompt's file, or - for stdin")
+    except FileNotFoundError:
+        fail_(f"--from-file {from_file}: no such file; give the prompt's file, or - for stdin")
+    except OSError as exc:
+        fail_(f"cannot read --from-file {from_file} ({exc.strerror}): check the path and rights")
 
 
 async def _dispatch(

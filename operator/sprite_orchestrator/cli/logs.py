@@ -12,24 +12,25 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import enum
-import json
 import pathlib
 from typing import Annotated, Any
 
 import pydantic
 import typer
 
+from sprite_orchestrator.cli import output, reading
 from sprite_orchestrator.cli.app import app
 from sprite_orchestrator.cli.common import (
     Context,
     Kubeconfig,
     Namespace,
+    Output,
     Target,
     connect,
     console,
     errors,
     fail,
+    run,
 )
 from sprite_orchestrator.core import naming, transcripts
 from sprite_orchestrator.core import tasks as task_states
@@ -43,11 +44,6 @@ from sprite_orchestrator.worker.remote import WorkerError
 
 PROVISION_LOG_BYTES = 16 * 1024
 FOLLOW_SECONDS = 1.0
-
-
-class Output(enum.StrEnum):
-    text = "text"
-    json = "json"
 
 
 @dataclasses.dataclass
@@ -67,20 +63,17 @@ def logs(
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Keep printing the agent's pane.")
     ] = False,
-    output: Annotated[Output, typer.Option("--output", "-o", help="text or json.")] = Output.text,
+    output_format: Output = None,
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     namespace: Namespace = None,
 ) -> None:
     """Show a worker's provisioning output, its agent's pane and the session transcript."""
     target = connect(kubeconfig, context, namespace)
-    try:
-        asyncio.run(_logs(target, name, follow=follow, output=output))
-    except KeyboardInterrupt:
-        raise typer.Exit(130) from None
+    run(target, _logs(target, name, follow=follow, output_format=output_format))
 
 
-async def _logs(target: Target, name: str, *, follow: bool, output: Output) -> None:
+async def _logs(target: Target, name: str, *, follow: bool, output_format: Output) -> None:
     subject = await _resolve(target, name)
     if follow and subject.worker_name is None:
         fail(f"agenttask {name} has no worker yet (kubectl get at {name} says why)")
@@ -88,8 +81,8 @@ async def _logs(target: Target, name: str, *, follow: bool, output: Output) -> N
         fail(f"worker {subject.worker_name} is gone: nothing to follow")
     try:
         report = await _report(subject)
-        if output is Output.json:
-            typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        if output_format is not None:
+            output.emit(report, output_format)
         else:
             _print(report)
         if follow:
@@ -104,19 +97,22 @@ async def _logs(target: Target, name: str, *, follow: bool, output: Output) -> N
 async def _resolve(target: Target, name: str) -> Subject:
     """The task or worker called `name`, the other one if it is bound, and the provider."""
     ns = target.namespace
-    task = await _get(target, "agenttasks", name)
-    worker = None if task is not None else await _get(target, "workers", name)
+    task = await reading.find(target, "agenttasks", name)
+    worker = None if task is not None else await reading.find(target, "workers", name)
     if task is None and worker is None:
-        fail(f"no AgentTask or Worker named {name!r} in namespace {ns!r}")
+        fail(
+            f"no AgentTask or Worker named {name!r} in namespace {ns!r} "
+            f"(`orchestrator status -n {ns}` and `orchestrator workers -n {ns}` list them)"
+        )
     if task is not None:
         worker_name = st.load(AgentTaskStatus, task).worker_name
-        worker = await _get(target, "workers", worker_name) if worker_name else None
+        worker = await reading.find(target, "workers", worker_name) if worker_name else None
         pool = str(task["spec"]["pool"])
     else:
         assert worker is not None
         worker_name, pool = name, str(worker["spec"]["pool"])
         ref = st.load(WorkerStatus, worker).task_ref
-        task = await _get(target, "agenttasks", ref.name) if ref is not None else None
+        task = await reading.find(target, "agenttasks", ref.name) if ref is not None else None
     subject = Subject(task=task, worker=worker, worker_name=worker_name, pool=pool)
     if worker is not None:
         subject.provider = await _provider(target, pool, worker)
@@ -230,15 +226,7 @@ def _whose(report: dict[str, Any]) -> str:
 
 
 def _describe(summary: dict[str, Any]) -> str:
-    tools = ", ".join(f"{name} x{count}" for name, count in summary["toolUses"].items())
-    cost = summary.get("costUSD")
-    price = "cost unknown" if cost is None else f"${cost:.4f} ({summary.get('costSource')})"
-    return (
-        f"turns: {summary['turns']}\n"
-        f"tools: {tools or 'none'}\n"
-        f"tokens: {summary['inputTokens']} in, {summary['outputTokens']} out; {price}\n"
-        f"last message: {summary['lastMessage']}"
-    )
+    return "\n".join(f"{label}: {value}" for label, value in output.transcript(summary))
 
 
 async def _follow(target: Target, subject: Subject, shown: str) -> None:
@@ -262,14 +250,5 @@ async def _follow(target: Target, subject: Subject, shown: str) -> None:
 
 
 async def _finished(target: Target, task: str) -> bool:
-    body = await _get(target, "agenttasks", task)
+    body = await reading.find(target, "agenttasks", task)
     return body is None or task_states.is_finished(st.load(AgentTaskStatus, body))
-
-
-async def _get(target: Target, plural: str, name: str) -> Body | None:
-    try:
-        return await target.kube.get(plural, target.namespace, name)
-    except NotFound:
-        return None
-    except Exception as exc:  # no API to talk to: say so in one line
-        fail(f"cannot reach the Kubernetes API at {target.kube.server}: {type(exc).__name__}")

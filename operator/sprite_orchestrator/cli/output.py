@@ -37,6 +37,19 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     wide.print(grid, crop=False)
 
 
+def transcript(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """A transcript summary (status.transcript as JSON) as labelled lines for people."""
+    tools = ", ".join(f"{name} x{count}" for name, count in summary["toolUses"].items())
+    cost = summary.get("costUSD")
+    price = "cost unknown" if cost is None else f"${cost:.4f} ({summary.get('costSource')})"
+    return [
+        ("turns", str(summary["turns"])),
+        ("tools", tools or "none"),
+        ("tokens", f"{summary['inputTokens']} in, {summary['outputTokens']} out; {price}"),
+        ("last message", summary["lastMessage"]),
+    ]
+
+
 def age(stamp: str | None, *, now: float | None = None) -> str:
     """How long ago, as kubectl writes it: 42s, 5m, 3h, 2d; `-` when unknown."""
     when = parse_iso(stamp)

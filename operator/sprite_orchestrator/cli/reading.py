@@ -22,6 +22,15 @@ async def get(target: Target, plural: str, name: str) -> Body:
         )
 
 
+async def find(target: Target, plural: str, name: str) -> Body | None:
+    """One object, or None if there is none (missing CRDs still fail, as in `get`)."""
+    try:
+        return await target.kube.get(plural, target.namespace, name)
+    except NotFound:
+        await listing(target, plural)
+        return None
+
+
 async def get_any(target: Target, name: str, plurals: tuple[str, ...]) -> tuple[str, Body]:
     """The first of these kinds that has an object with this name."""
     for plural in plurals:

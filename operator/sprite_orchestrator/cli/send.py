@@ -38,11 +38,23 @@ def send(
     """Paste TEXT into the worker's agent and press Enter (e.g. `y` to a permission prompt)."""
     data = text
     if text == "-":
-        data = sys.stdin.buffer.read().decode("utf-8", errors="strict").removesuffix("\n")
+        data = _stdin_text()
     if not data.strip():
         fail("the text is empty: say what to send (e.g. `y` to approve a permission prompt)")
     target = connect(kubeconfig, context, namespace)
     run(target, _send(target, worker, data))
+
+
+def _stdin_text() -> str:
+    """Stdin as text, one trailing newline dropped; bytes that are not UTF-8 are refused."""
+    raw = sys.stdin.buffer.read()
+    try:
+        return raw.decode("utf-8").removesuffix("\n")
+    except UnicodeDecodeError as exc:
+        fail(
+            f"stdin is not UTF-8 text (byte {exc.start} is not); nothing was sent. "
+            "Convert it first, e.g. iconv -t UTF-8"
+        )
 
 
 async def _send(target: Target, name: str, text: str) -> None:

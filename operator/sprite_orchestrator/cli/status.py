@@ -131,7 +131,13 @@ def _print_one(body: Body, events: list[Body]) -> None:
     meta = body["metadata"]
     console.print(f"[bold]agenttask/{meta['name']}[/bold]  pool {spec.get('pool')}")
     for label, value in _summary(spec, status, meta):
-        console.print(f"  {label + ':':<12} {value}")
+        console.print(f"  {label + ':':<12} {value}", markup=False)  # a prompt may hold [x]
+    if status.transcript is not None:
+        seen = output.age(status.transcript.observed_time)
+        more = f"orchestrator logs {meta['name']} shows more"
+        console.print(f"[bold]Transcript[/bold] (read {seen} ago; {more})")
+        for label, value in output.transcript(status.transcript.model_dump(by_alias=True)):
+            console.print(f"  {label + ':':<12} {value}", markup=False)
     console.print("[bold]Conditions[/bold]")
     output.table(
         ("type", "status", "reason", "since", "message"),
@@ -168,7 +174,7 @@ def _summary(spec: dict[str, Any], status: AgentTaskStatus, meta: Body) -> list[
         ("prompt", what),
         ("sha256", status.prompt_sha256 or "- (not delivered yet)"),
         ("worker", status.worker_name or "-"),
-        ("agent", status.agent_state or "-"),
+        ("agent", _agent(status)),
         ("attempts", str(status.attempts)),
         ("timeout", f"{spec['timeoutSeconds']}s" if spec.get("timeoutSeconds") else "none"),
         ("retries", f"{spec.get('retries', 0)}, priority {spec.get('priority', 0)}"),
@@ -185,6 +191,16 @@ def _summary(spec: dict[str, Any], status: AgentTaskStatus, meta: Body) -> list[
     if wait:
         lines.append(("waiting", f"{wait['reason']}: {wait['message']}"))
     return lines
+
+
+def _agent(status: AgentTaskStatus) -> str:
+    """The agent's state, who says so and since when."""
+    if status.agent_state is None:
+        return "-"
+    said = [f"from the {status.agent_state_source}"] if status.agent_state_source else []
+    if status.agent_state_time:
+        said.append(f"for {output.age(status.agent_state_time)}")
+    return f"{status.agent_state} ({', '.join(said)})" if said else status.agent_state
 
 
 def _when(stamp: str | None) -> str:

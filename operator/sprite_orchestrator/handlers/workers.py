@@ -170,7 +170,9 @@ class _Worker:
             )
             plan = await inputs.provision_plan(self.rt.kube, self.namespace, self.pool, self.spec)
             async with asyncio.timeout(deadline):
-                result = await provisioning.provision(self.provider, self.name, plan)
+                result = await provisioning.provision(
+                    self.provider, self.name, plan, on_step=self._provisioning_step
+                )
         except inputs.InvalidInput as exc:
             return await self._provision_failed(worker, exc.reason, str(exc))
         except provisioning.ProvisioningFailed as exc:
@@ -187,6 +189,10 @@ class _Worker:
         self.rt.succeeded(self.provisioning_key)
         events.info(worker, reason="Provisioned", message=f"{self.name} is provisioned")
         return True
+
+    async def _provisioning_step(self, message: str) -> None:
+        """The step under way, for `kubectl get wk` and the live view of `dispatch --wait`."""
+        await self._set_provisioned("Unknown", "Provisioning", message)
 
     def _count_provisioning(self, result: str) -> None:
         elapsed = asyncio.get_running_loop().time() - self.started

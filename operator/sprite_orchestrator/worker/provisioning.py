@@ -12,7 +12,8 @@ crash at any line converges; completed steps are skipped):
     tmux     session <session>: window 0 `shell`, window 1 `agent` running the launcher,
              its Claude session the id the operator chose (`--session-id`, as restart does)
 
-Step output is kept in ~/.sprite-orchestrator/provision.log for `orchestrator logs`.
+Step output is kept in ~/.sprite-orchestrator/provision.log for `orchestrator logs`; the step
+under way is announced (`on_step`) so the Worker's Provisioned condition can name it.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import json
 import shlex
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from sprite_orchestrator.core import redaction
 from sprite_orchestrator.failpoints import failpoint
@@ -105,19 +106,33 @@ class ProvisionResult:
         return "; ".join(parts) or "nothing to do"
 
 
+class StepStarted(Protocol):
+    """Told of each provisioning step as it starts, in words a person reads."""
+
+    async def __call__(self, message: str) -> None: ...
+
+
 async def provision(
-    provider: Provider, name: str, plan: ProvisionPlan, *, session_id: str | None = None
+    provider: Provider,
+    name: str,
+    plan: ProvisionPlan,
+    *,
+    session_id: str | None = None,
+    on_step: StepStarted | None = None,
 ) -> ProvisionResult:
     """Run every step on the machine, skipping the completed ones; raise ProvisioningFailed.
 
     A new agent's Claude session is `session_id` (a UUID; a new random one by default), so
-    the operator names every session, the first task's included.
+    the operator names every session, the first task's included. `on_step` hears each step
+    as it starts, in words a person reads (`step_message`).
     """
     chosen = remote.session_id(session_id or str(uuid.uuid4()))
     steps: dict[str, _Step] = {**_STEPS, "tmux": functools.partial(_tmux, session_id=chosen)}
     ran: list[str] = []
     skipped: list[str] = []
     for step in STEPS:
+        if on_step is not None:
+            await on_step(step_message(step, plan))
         try:
             outcome = await steps[step](provider, name, plan)
         except ProvisioningFailed as exc:  # a setup script may print what it can read
@@ -126,6 +141,18 @@ async def provision(
         (ran if outcome == "ran" else skipped).append(step)
         failpoint(f"after-provision-{step}")
     return ProvisionResult(ran=tuple(ran), skipped=tuple(skipped), session_id=chosen)
+
+
+def step_message(step: str, plan: ProvisionPlan) -> str:
+    """What a step does, for the Provisioned condition; never a URL (it may hold a token)."""
+    doing = {
+        "prepare": "installing the orchestrator's scripts",
+        "clone": f"cloning the repo into ~/{plan.repo_dir}",
+        "setup": f"running the setup script {plan.setup_script or '(none)'}",
+        "agent": "configuring the agent (Claude Code's settings and state)",
+        "tmux": f"starting tmux session {plan.session}",
+    }[step]
+    return f"provisioning step {STEPS.index(step) + 1} of {len(STEPS)}, {step}: {doing}"
 
 
 async def provision_log(provider: Provider, name: str, max_bytes: int) -> bytes:
