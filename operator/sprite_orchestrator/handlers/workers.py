@@ -175,7 +175,7 @@ class _Worker:
             return await self._provision_failed(worker, exc.reason, str(exc))
         except provisioning.ProvisioningFailed as exc:
             message = f"{exc}; last output:\n{exc.tail}"
-            return await self._provision_failed(worker, "ProvisioningFailed", message)
+            return await self._provision_failed(worker, exc.reason, message)
         except TimeoutError:
             message = f"provisioning took longer than {deadline}s (provisioning.timeoutSeconds)"
             return await self._provision_failed(worker, "ProvisioningTimedOut", message)

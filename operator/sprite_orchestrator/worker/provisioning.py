@@ -40,15 +40,23 @@ _INSTALLED = ("status-hook.sh", "launcher.sh", "demo-agent.py", "keep-awake.sh")
 _TIMEOUTS = {"prepare": 60.0, "clone": 1800.0, "setup": 3600.0, "agent": 60.0, "tmux": 60.0}
 _API_KEY = "ANTHROPIC_API_KEY"
 _FILE, _EXECUTABLE, _SECRET = 0o644, 0o755, 0o600
+_HOST_KEY_FAILED = b"Host key verification failed"  # OpenSSH, for an unknown or changed key
 
 
 class ProvisioningFailed(WorkerError):
     """A step failed: `tail` holds the last lines (at most 4 KB) of its output."""
 
-    def __init__(self, step: str, exit_code: int, tail: str) -> None:
+    def __init__(
+        self,
+        step: str,
+        exit_code: int,
+        tail: str,
+        *,
+        reason: str = "ProvisioningFailed",
+        why: str = "",
+    ) -> None:
         super().__init__(
-            f"provisioning step {step} failed with exit code {exit_code}",
-            reason="ProvisioningFailed",
+            f"provisioning step {step} failed with exit code {exit_code}{why}", reason=reason
         )
         self.step = step
         self.exit_code = exit_code
@@ -68,6 +76,7 @@ class ProvisionPlan:
     agent_env: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False, hash=False)
     permission_mode: str | None = None
     deploy_key: bytes | None = dataclasses.field(default=None, repr=False)
+    known_hosts: bytes | None = None  # the git host's keys, checked when cloning over SSH
 
     def secrets(self) -> list[str | bytes]:
         """The values no output may show: the agent's environment and the deploy key."""
@@ -139,6 +148,7 @@ async def _clone(provider: Provider, name: str, plan: ProvisionPlan) -> str:
         f"{STATE_DIR}/clone/url": (plan.repo_url.encode(), _SECRET),
         f"{STATE_DIR}/clone/ref": ((plan.ref or "").encode(), _SECRET),
         f"{STATE_DIR}/deploy_key": (plan.deploy_key or b"", _SECRET),
+        f"{STATE_DIR}/known_hosts": (plan.known_hosts or b"", _FILE),
     }
     return await _step(provider, name, "clone", plan.repo_dir, stdin=remote.bundle(files))
 
@@ -228,6 +238,11 @@ async def _step(provider: Provider, name: str, step: str, *args: str, stdin: byt
 def _failure(step: str, result: ExecResult) -> ProvisioningFailed:
     head, _, rest = result.stdout.partition(b"\n")
     output = rest if head == b"step=failed" else result.stdout + result.stderr
+    if step == "clone" and _HOST_KEY_FAILED in output:
+        why = ": the git host's key is not in spec.repo.knownHostsSecretRef (unknown or changed)"
+        return ProvisioningFailed(
+            step, result.exit_code, remote.tail(output), reason="HostKeyMismatch", why=why
+        )
     return ProvisioningFailed(step, result.exit_code, remote.tail(output))
 
 
