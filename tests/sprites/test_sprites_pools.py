@@ -199,6 +199,21 @@ async def test_work_is_checkpointed_before_the_sprite_is_destroyed(
     )
 
 
+async def test_a_pool_removed_without_its_finalizer_still_deletes_its_sprites(
+    sprites_api: FakeSprites, operator: Cluster, demo_repo: pathlib.Path
+) -> None:
+    await sprites_pool(operator, sprites_api, demo_repo, scaling={"minIdle": 2, "maxWorkers": 2})
+    for worker in ("demo-1", "demo-2"):
+        await operator.condition("workers", worker, "Ready", status="True", timeout=60)
+
+    await operator.remove_without_finalizer("workerpools", "demo")
+
+    await eventually(lambda: _async(not sprites_api.sprites), timeout=60)
+    assert not await operator.kube.list("workers", NS)
+    deleted = [call for call in sprites_api.requests if call[0] == "DELETE"]
+    assert sorted(deleted) == [("DELETE", "/v1/sprites/demo-1"), ("DELETE", "/v1/sprites/demo-2")]
+
+
 async def test_a_sprite_without_a_worker_is_adopted(
     sprites_api: FakeSprites, operator: Cluster, demo_repo: pathlib.Path
 ) -> None:

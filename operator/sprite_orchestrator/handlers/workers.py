@@ -35,8 +35,10 @@ from sprite_orchestrator.models import (
     AgentTaskStatus,
     ConditionStatus,
     WorkerPoolSpec,
+    WorkerSpec,
     WorkerStatus,
 )
+from sprite_orchestrator.models.pool import ProviderSpec, RepoSpec
 from sprite_orchestrator.providers.base import MachineNotFound, Provider, ProviderError
 from sprite_orchestrator.worker import delivery, polling, provisioning, snapshot
 from sprite_orchestrator.worker.remote import WorkerError
@@ -45,6 +47,8 @@ logger = logging.getLogger(__name__)
 
 RETRY_DELIVERY = ("AgentNotReady", "PromptCorrupted")  # nothing was claimed: try again
 HEARTBEAT = 30.0  # lastPollTime is refreshed at least this often, not on every poll
+# Machine ids (Worker.status.machine) that are not on the operator's host.
+REMOTE_MACHINES = ("ssh://", "sprite://")
 
 
 async def reconcile(rt: Runtime, namespace: str, name: str) -> float:
@@ -531,14 +535,42 @@ def _observed(s: WorkerStatus, reading: readings.Reading, now_s: float) -> Worke
     )
 
 
+class MachineKept(Exception):
+    """A deleted Worker's machine cannot be destroyed (yet): the Worker stays, and says why."""
+
+
 async def destroy(rt: Runtime, namespace: str, body: Body) -> None:
-    """Destroy the machine of a deleted Worker, saving a bound task's work first."""
+    """Destroy the machine of a deleted Worker, saving a bound task's work first.
+
+    Raises MachineKept, after saying why in the Worker's Ready condition, when the machine
+    cannot be destroyed: a remote machine is never left behind silently.
+    """
     name, pool = body["metadata"]["name"], body["spec"]["pool"]
+    spec = await _spec_for_destroy(rt, namespace, body)
+    if spec is None:
+        machine = st.load(WorkerStatus, body).machine
+        await _kept(
+            rt,
+            namespace,
+            name,
+            "MachineUnknown",
+            f"pool {pool} is gone and this Worker does not record its provider, so its "
+            f"machine {machine} cannot be destroyed: destroy it by hand, then remove the "
+            "Worker's finalizer",
+        )
+        raise MachineKept(f"the machine of {name} cannot be found")
     try:
-        pool_body = await rt.kube.get(POOLS, namespace, pool)
-        spec = WorkerPoolSpec.model_validate(pool_body["spec"])
-    except (NotFound, pydantic.ValidationError):
-        spec = WorkerPoolSpec.model_validate({"repo": {"url": "-"}})
+        await _destroy_machine(rt, namespace, name, pool, spec, body)
+    except ProviderError as exc:
+        message = f"the machine could not be destroyed yet, retrying: {exc}"
+        await _kept(rt, namespace, name, exc.reason, message)
+        raise MachineKept(message) from None
+    rt.forget((WORKERS, namespace, name))
+
+
+async def _destroy_machine(
+    rt: Runtime, namespace: str, name: str, pool: str, spec: WorkerPoolSpec, body: Body
+) -> None:
     ref = st.load(WorkerStatus, body).task_ref
     if ref is not None:
         worker = _Worker(rt, namespace, name, pool, spec)
@@ -548,4 +580,45 @@ async def destroy(rt: Runtime, namespace: str, body: Body) -> None:
         except (WorkerError, ProviderError) as exc:  # a machine that is gone has nothing left
             logger.warning(f"work of {ref.name} on {name} could not be saved: {exc}")
     await rt.provider_for(namespace, pool, spec).destroy(name)
-    rt.forget((WORKERS, namespace, name))
+
+
+async def _spec_for_destroy(rt: Runtime, namespace: str, body: Body) -> WorkerPoolSpec | None:
+    """The pool's spec; once the pool is gone, enough of it to reach the machine, or None.
+
+    The provider comes from this process's cache (the pool's latest spec seen), else from the
+    Worker's own record. Local is assumed only for a machine that is not remote.
+    """
+    pool = body["spec"]["pool"]
+    try:
+        pool_body = await rt.kube.get(POOLS, namespace, pool)
+        return WorkerPoolSpec.model_validate(pool_body["spec"])
+    except (NotFound, pydantic.ValidationError):
+        pass
+    kept = rt.providers.get((namespace, pool))
+    recorded = WorkerSpec.model_validate(body["spec"]).provider
+    provider = kept[0] if kept is not None else recorded
+    if provider is None:
+        machine = st.load(WorkerStatus, body).machine or ""
+        if machine.startswith(REMOTE_MACHINES):
+            return None
+        provider = ProviderSpec()
+    return WorkerPoolSpec(repo=RepoSpec(url="-"), provider=provider)
+
+
+async def _kept(rt: Runtime, namespace: str, name: str, reason: str, message: str) -> None:
+    """Say on the deleting Worker why its machine is still there."""
+
+    def change(_: Body, s: WorkerStatus) -> WorkerStatus:
+        conditions = c.upsert(
+            s.conditions,
+            c.READY,
+            "False",
+            reason=reason,
+            message=message,
+            generation=None,
+            now=rt.stamp(),
+        )
+        return s.model_copy(update={"conditions": conditions})
+
+    with contextlib.suppress(NotFound):
+        await st.update(rt.kube, WORKERS, namespace, name, WorkerStatus, change)
