@@ -102,6 +102,36 @@ async def test_a_full_organisation_is_CapacityExceeded(
     assert not sprites_api.sprites
 
 
+async def test_a_full_organisation_never_replaces_the_worker_and_it_provisions_when_room_is_back(
+    sprites_api: FakeSprites, operator: Cluster, demo_repo: pathlib.Path
+) -> None:
+    refusals = 4  # more than provisioning.maxFailures
+    sprites_api.refuse(
+        "POST",
+        "/v1/sprites",
+        status=402,
+        error="concurrent_sprite_limit_exceeded",
+        retry_after=1,
+        times=refusals,
+        limit=10,
+        current_count=10,
+    )
+    await sprites_pool(operator, sprites_api, demo_repo, provisioning={"maxFailures": 3})
+    name = await operator.task("demo", "once there is room")
+    full = await condition_with(operator, "workers", "demo-1", "Provisioned", "CapacityExceeded")
+    uid = (await operator.get("workers", "demo-1"))["metadata"]["uid"]
+
+    task = await operator.succeeded(name, timeout=60)
+
+    assert "not counted toward provisioning.maxFailures" in full["message"]
+    assert_succeeded_on(task, "demo-1", "once there is room")
+    worker = await operator.get("workers", "demo-1")
+    assert worker["metadata"]["uid"] == uid
+    assert worker["status"]["provisionFailures"] == 0
+    assert sprites_api.requests.count(("POST", "/v1/sprites")) == refusals + 1
+    assert "WorkerReplaced" not in await reasons(operator, "demo-1")
+
+
 async def test_a_sprite_gone_cold_between_tasks_is_provisioned_again(
     sprites_api: FakeSprites, operator: Cluster, demo_repo: pathlib.Path
 ) -> None:

@@ -99,7 +99,7 @@ class _Worker:
                 if waiting > 0:
                     return waiting
                 if not await self._provision(worker):
-                    return self.rt.backoff(self.provisioning_key)
+                    return self.rt.backing_off(self.provisioning_key)
             reading = await self._poll()
         except MachineNotFound as exc:
             if status.task_ref is not None:
@@ -183,7 +183,11 @@ class _Worker:
         except TimeoutError:
             message = f"provisioning took longer than {deadline}s (provisioning.timeoutSeconds)"
             return await self._provision_failed(worker, "ProvisioningTimedOut", message)
-        except (WorkerError, ProviderError) as exc:
+        except ProviderError as exc:
+            if exc.transient:
+                return await self._provision_waits(worker, exc)
+            return await self._provision_failed(worker, exc.reason, str(exc))
+        except WorkerError as exc:
             return await self._provision_failed(worker, exc.reason, str(exc))
         message = f"provisioned: {result.summary}"
         self._count_provisioning("succeeded")
@@ -196,8 +200,28 @@ class _Worker:
         elapsed = asyncio.get_running_loop().time() - self.started
         self.rt.metrics.provisioned(self.namespace, self.pool, elapsed, result=result)
 
+    async def _provision_waits(self, worker: Body, exc: ProviderError) -> bool:
+        """A provider's limit or an unreachable host: wait and retry, counting no failure.
+
+        A replacement would meet the same limit, so the worker is never replaced for it.
+        The API's retry-after, if it gave one, is the wait; otherwise the usual backoff.
+        """
+        self._count_provisioning("failed")
+        if exc.retry_after is not None:
+            delay = self.rt.hold_off(self.provisioning_key, exc.retry_after)
+        else:
+            delay = self.rt.backoff(self.provisioning_key)
+        message = (
+            f"waiting for the provider, retrying in {delay:.0f}s (not counted toward "
+            f"provisioning.maxFailures): {exc}"
+        )
+        await self._set_provisioned("False", exc.reason, message)
+        events.warn(worker, reason=exc.reason, message=message)
+        return False
+
     async def _provision_failed(self, worker: Body, reason: str, message: str) -> bool:
         """Say why, and back off; after provisioning.maxFailures in a row, replace the worker."""
+        self.rt.backoff(self.provisioning_key)
         self._count_provisioning("failed")
         failures = st.load(WorkerStatus, worker).provision_failures + 1
         limit = self.spec.provisioning.max_failures
