@@ -14,6 +14,7 @@ from sprite_orchestrator.cli import demo
 from sprite_orchestrator.core import prompts
 from sprite_orchestrator.devserver.serving import write_kubeconfig
 from sprite_orchestrator.providers import sprites
+from sprite_orchestrator.worker import provisioning
 from tests.conftest import NS, Cluster, eventually
 from tests.fakes.sprites import FakeSprites, Sprite
 from tests.operator.test_dispatch import BIG_PROMPT, assert_succeeded_on, conditions
@@ -199,6 +200,30 @@ async def test_the_sprite_is_held_awake_while_the_agent_works_and_released_after
     assert conditions(task)["Succeeded"] == ("True", "AgentCompleted")
     await eventually(lambda: _async(KEEP_AWAKE not in sprite.tasks))
     assert sprite.task_log[0] == ("PUT", KEEP_AWAKE)
+    assert sprite.task_log[-1] == ("DELETE", KEEP_AWAKE)
+
+
+async def test_a_hold_the_agent_outlives_is_refreshed_until_the_turn_ends(
+    sprites_api: FakeSprites,
+    operator: Cluster,
+    demo_repo: pathlib.Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hold = provisioning.KeepAwake(expire_seconds=2, refresh_seconds=1)
+    monkeypatch.setattr(provisioning, "KEEP_AWAKE", hold)  # 10 minutes, once a minute: in s
+    await sprites_pool(operator, sprites_api, demo_repo)
+    name = await operator.task("demo", "a task longer than the hold demo:sleep=6")
+    await operator.condition("agenttasks", name, "Delivered", status="True")
+    sprite = sprites_api.sprites["demo-1"]
+
+    held = await eventually(lambda: _async(sprite.tasks.get(KEEP_AWAKE)))
+    task = await operator.succeeded(name, timeout=60)
+    await eventually(lambda: _async(KEEP_AWAKE not in sprite.tasks))
+
+    assert held == "2s"
+    assert conditions(task)["Succeeded"] == ("True", "AgentCompleted")
+    puts = sprite.task_log.count(("PUT", KEEP_AWAKE))
+    assert puts >= 3, sprite.task_log  # refreshed while the agent worked 6 s on a 2 s hold
     assert sprite.task_log[-1] == ("DELETE", KEEP_AWAKE)
 
 

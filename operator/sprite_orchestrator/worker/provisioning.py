@@ -4,7 +4,7 @@ Five steps, each one exec of `provision.sh`, each idempotent and resumable (re-r
 crash at any line converges; completed steps are skipped):
 
     prepare  ~/.sprite-orchestrator and its assets (status hook, launcher, demo agent,
-             keep-awake)
+             keep-awake and its timing)
     clone    the repo at ~/<repo_dir>, at `ref`, with the deploy key if any
     setup    the repo's setup script (default scripts/dev-setup.sh), if present
     agent    the agent's argv, env (secrets: a 0600 file) and permission mode; Claude Code's
@@ -41,6 +41,33 @@ _TIMEOUTS = {"prepare": 60.0, "clone": 1800.0, "setup": 3600.0, "agent": 60.0, "
 _API_KEY = "ANTHROPIC_API_KEY"
 _FILE, _EXECUTABLE, _SECRET = 0o644, 0o755, 0o600
 _HOST_KEY_FAILED = b"Host key verification failed"  # OpenSSH, for an unknown or changed key
+
+
+@dataclasses.dataclass(frozen=True)
+class KeepAwake:
+    """How a sprite is held awake while its agent works (keep-awake.sh reads it).
+
+    The hold expires on its own `expire_seconds` after its last refresh (so a dead worker
+    does not keep a sprite billed); it is refreshed at most every `refresh_seconds`, well
+    before it expires. The Tasks API takes at most an hour.
+    """
+
+    expire_seconds: int = 600
+    refresh_seconds: int = 60
+
+    def __post_init__(self) -> None:
+        if not 0 < 2 * self.refresh_seconds <= self.expire_seconds <= 3600:
+            raise ValueError(f"a keep-awake refresh must be well within its expiry: {self}")
+
+    def config(self) -> bytes:
+        """The file keep-awake.sh reads: the expiry as the Tasks API takes it (10m, 45s)."""
+        seconds = self.expire_seconds
+        expire = f"{seconds // 60}m" if seconds % 60 == 0 else f"{seconds}s"
+        return f"expire={expire}\nrefresh={self.refresh_seconds}\n".encode()
+
+
+# Read at each provisioning (tests shorten it to see refreshes within seconds).
+KEEP_AWAKE = KeepAwake()
 
 
 class ProvisioningFailed(WorkerError):
@@ -137,6 +164,7 @@ async def _prepare(provider: Provider, name: str, plan: ProvisionPlan) -> str:
         f"{STATE_DIR}/bin/{asset}": (remote.asset(asset).encode(), _EXECUTABLE)
         for asset in _INSTALLED
     }
+    files[f"{STATE_DIR}/keep-awake.conf"] = (KEEP_AWAKE.config(), _FILE)
     fingerprint = _fingerprint(
         {path: [_sha256(data), mode] for path, (data, mode) in files.items()}
     )
