@@ -263,10 +263,14 @@ async def test_a_pool_removed_without_its_finalizer_still_deletes_its_sprites(
 
     await operator.remove_without_finalizer("workerpools", "demo")
 
-    await eventually(lambda: _async(not sprites_api.sprites), timeout=60)
-    assert not await operator.kube.list("workers", NS)
+    await eventually(lambda: _no_workers(operator), timeout=60)  # each after its sprite
+    assert not sprites_api.sprites
     deleted = [call for call in sprites_api.requests if call[0] == "DELETE"]
     assert sorted(deleted) == [("DELETE", "/v1/sprites/demo-1"), ("DELETE", "/v1/sprites/demo-2")]
+
+
+async def _no_workers(cluster: Cluster) -> bool:
+    return not await cluster.kube.list("workers", NS)
 
 
 async def test_a_sprite_without_a_worker_is_adopted(
