@@ -39,6 +39,14 @@ def rows() -> list[tuple[str, str, str]]:
         )
     if found := _load("dispatch_latency_ssh"):
         out.append(("Dispatch latency, warm SSH worker", _ms(found.get("latency_ms")), "same"))
+    if found := _load("dispatch_latency_sprites"):
+        out.append(
+            (
+                "Dispatch latency, warm Sprites worker (fake API on 127.0.0.1)",
+                _ms(found.get("latency_ms")),
+                "same; Fly.io's network and wake-up not included",
+            )
+        )
     if found := _load("throughput"):
         rate = found["tasks_per_s"]
         out.append((

@@ -138,6 +138,16 @@ class Cluster:
 
         return await eventually(probe, timeout=timeout)
 
+    async def remove_without_finalizer(self, plural: str, name: str) -> None:
+        """Delete an object as `kubectl patch … finalizers: []` then delete does: no handler
+        of ours runs for it (a pool removed so leaves its Workers without a pool)."""
+        await self.kube.patch(plural, NS, name, {"metadata": {"finalizers": []}})
+        await self.kube.delete(plural, NS, name)
+        await eventually(lambda: self._absent(plural, name))
+
+    async def _absent(self, plural: str, name: str) -> bool:
+        return name not in [o["metadata"]["name"] for o in await self.kube.list(plural, NS)]
+
     def machines(self) -> list[pathlib.Path]:
         root = self.state_dir / "local"
         return sorted(p for p in root.glob("*/*/*") if p.is_dir()) if root.exists() else []

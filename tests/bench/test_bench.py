@@ -9,7 +9,7 @@ import pytest
 from bench.double import DoubleProvider
 
 from bench import __main__ as bench_main
-from bench import dispatch_latency, harness, scale
+from bench import dispatch_latency, dispatch_latency_sprites, harness, scale, summary
 from sprite_orchestrator.worker import delivery, polling, provisioning, snapshot
 
 
@@ -70,6 +70,16 @@ async def test_dispatch_latency_runs_once(tmp_path: pathlib.Path) -> None:
     assert found["latency_ms"]["n"] == 1
 
 
+async def test_dispatch_latency_on_sprites_runs_once_and_has_its_row() -> None:
+    found = await dispatch_latency_sprites.measure(1)
+    assert found["latency_ms"]["n"] == 1
+
+    harness.report("dispatch_latency_sprites", found)
+    [row] = [r for r in summary.rows() if "Sprites" in r[0]]
+    assert row[1] == f"{found['latency_ms']['median']:g} / {found['latency_ms']['p99']:g} ms"
+
+
 @pytest.fixture(autouse=True)
 def _no_results_written(monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path) -> None:
     monkeypatch.setattr(harness, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(summary, "RESULTS", tmp_path / "results")  # read from there too

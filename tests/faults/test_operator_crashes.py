@@ -13,9 +13,13 @@ import random
 
 import pytest
 
-from tests.conftest import Cluster, eventually
+from sprite_orchestrator import API_VERSION
+from tests.conftest import NS, Cluster, eventually
 from tests.faults.conftest import OperatorProcess
 from tests.operator.test_dispatch import assert_succeeded_on, conditions, received
+from tests.ssh import sshd
+from tests.ssh.conftest import ssh_pool
+from tests.ssh.test_ssh_pools import condition_with
 
 # Every step of one dispatch where the operator's state and the world's part ways, in the
 # order a dispatch passes them (a new worker is provisioned for the task, then bound).
@@ -110,3 +114,52 @@ async def _released(cluster: Cluster, worker: str) -> bool:
     body = await cluster.get("workers", worker)
     status = body.get("status") or {}
     return not status.get("taskRef") and conditions(body).get("Ready", ("",))[0] == "True"
+
+
+async def test_restarted_after_its_pool_was_removed_the_operator_gives_the_ssh_hosts_back(
+    cluster: Cluster,
+    operator_process: OperatorProcess,
+    machines: sshd.Inventory,
+    ssh_repo: pathlib.Path,
+) -> None:
+    operator_process.start()
+    await ssh_pool(cluster, machines, ssh_repo, scaling={"minIdle": 1, "maxWorkers": 1})
+    await cluster.condition("workers", "demo-1", "Ready", status="True", timeout=90)
+    operator_process.stop()
+
+    await cluster.remove_without_finalizer("workerpools", "demo")
+    operator_process.start()  # it never saw the pool's spec: the Worker's record says where
+
+    await eventually(lambda: _no_workers(cluster), timeout=90)
+    first = machines.hosts[0]
+    assert not first.claim.exists() and not (first.home / "demo").exists()
+    assert first.tmux("list-sessions").returncode != 0
+
+
+async def _no_workers(cluster: Cluster) -> bool:
+    return not await cluster.kube.list("workers", NS)
+
+
+async def test_a_remote_worker_whose_provider_is_unknown_is_kept_and_says_why(
+    cluster: Cluster, operator_process: OperatorProcess
+) -> None:
+    worker = {
+        "apiVersion": API_VERSION,
+        "kind": "Worker",
+        "metadata": {"name": "gone-1", "namespace": NS},
+        "spec": {"pool": "gone"},  # made before Workers recorded their provider
+    }
+    await cluster.kube.create("workers", NS, worker)
+    await cluster.kube.patch_status("workers", NS, "gone-1", {"machine": "ssh://dev@10.0.0.5:22"})
+    operator_process.start()
+
+    ready = await condition_with(
+        cluster, "workers", "gone-1", "Ready", "MachineUnknown", timeout=90
+    )
+
+    assert ready["status"] == "False"
+    assert "pool gone is gone" in ready["message"]
+    assert "ssh://dev@10.0.0.5:22 cannot be destroyed" in ready["message"]
+    kept = await cluster.get("workers", "gone-1")
+    assert kept["metadata"]["deletionTimestamp"]  # deleting, held by its finalizer
+    assert not cluster.machines()  # no Local machine was made up for it

@@ -166,6 +166,29 @@ async def test_a_rate_limit_holds_off_until_retry_after(
     assert ("GET", "/v1/sprites") not in sprites_api.requests  # not asked again before then
 
 
+async def test_a_full_organisation_without_retry_after_holds_off_creating_only(
+    make: Make, sprites_api: FakeSprites
+) -> None:
+    made = make()
+    await made.create("kite-1")
+    sprites_api.refuse(
+        "POST", "/v1/sprites", status=402, error="concurrent_sprite_limit_exceeded", times=1
+    )
+    provider = make()
+
+    with pytest.raises(ProviderError) as first:
+        await provider.create("kite-2")
+    with pytest.raises(ProviderError) as second:
+        await provider.create("kite-2")
+    listed = await provider.list()  # the sprites we have are not held off
+
+    assert first.value.reason == second.value.reason == "CapacityExceeded"
+    assert first.value.retry_after == sprites.CAPACITY_RETRY
+    assert second.value.retry_after is not None and 0 < second.value.retry_after <= 60
+    assert sprites_api.requests.count(("POST", "/v1/sprites")) == 2  # kite-1, one refusal
+    assert [m.name for m in listed] == ["kite-1"]
+
+
 async def test_a_refused_token_is_AuthenticationFailed_and_read_again_next_time(
     sprites_api: FakeSprites,
 ) -> None:

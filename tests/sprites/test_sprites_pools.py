@@ -14,6 +14,7 @@ from sprite_orchestrator.cli import demo
 from sprite_orchestrator.core import prompts
 from sprite_orchestrator.devserver.serving import write_kubeconfig
 from sprite_orchestrator.providers import sprites
+from sprite_orchestrator.worker import provisioning
 from tests.conftest import NS, Cluster, eventually
 from tests.fakes.sprites import FakeSprites, Sprite
 from tests.operator.test_dispatch import BIG_PROMPT, assert_succeeded_on, conditions
@@ -102,6 +103,36 @@ async def test_a_full_organisation_is_CapacityExceeded(
     assert not sprites_api.sprites
 
 
+async def test_a_full_organisation_never_replaces_the_worker_and_it_provisions_when_room_is_back(
+    sprites_api: FakeSprites, operator: Cluster, demo_repo: pathlib.Path
+) -> None:
+    refusals = 4  # more than provisioning.maxFailures
+    sprites_api.refuse(
+        "POST",
+        "/v1/sprites",
+        status=402,
+        error="concurrent_sprite_limit_exceeded",
+        retry_after=1,
+        times=refusals,
+        limit=10,
+        current_count=10,
+    )
+    await sprites_pool(operator, sprites_api, demo_repo, provisioning={"maxFailures": 3})
+    name = await operator.task("demo", "once there is room")
+    full = await condition_with(operator, "workers", "demo-1", "Provisioned", "CapacityExceeded")
+    uid = (await operator.get("workers", "demo-1"))["metadata"]["uid"]
+
+    task = await operator.succeeded(name, timeout=60)
+
+    assert "not counted toward provisioning.maxFailures" in full["message"]
+    assert_succeeded_on(task, "demo-1", "once there is room")
+    worker = await operator.get("workers", "demo-1")
+    assert worker["metadata"]["uid"] == uid
+    assert worker["status"]["provisionFailures"] == 0
+    assert sprites_api.requests.count(("POST", "/v1/sprites")) == refusals + 1
+    assert "WorkerReplaced" not in await reasons(operator, "demo-1")
+
+
 async def test_a_sprite_gone_cold_between_tasks_is_provisioned_again(
     sprites_api: FakeSprites, operator: Cluster, demo_repo: pathlib.Path
 ) -> None:
@@ -172,6 +203,30 @@ async def test_the_sprite_is_held_awake_while_the_agent_works_and_released_after
     assert sprite.task_log[-1] == ("DELETE", KEEP_AWAKE)
 
 
+async def test_a_hold_the_agent_outlives_is_refreshed_until_the_turn_ends(
+    sprites_api: FakeSprites,
+    operator: Cluster,
+    demo_repo: pathlib.Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hold = provisioning.KeepAwake(expire_seconds=2, refresh_seconds=1)
+    monkeypatch.setattr(provisioning, "KEEP_AWAKE", hold)  # 10 minutes, once a minute: in s
+    await sprites_pool(operator, sprites_api, demo_repo)
+    name = await operator.task("demo", "a task longer than the hold demo:sleep=6")
+    await operator.condition("agenttasks", name, "Delivered", status="True")
+    sprite = sprites_api.sprites["demo-1"]
+
+    held = await eventually(lambda: _async(sprite.tasks.get(KEEP_AWAKE)))
+    task = await operator.succeeded(name, timeout=60)
+    await eventually(lambda: _async(KEEP_AWAKE not in sprite.tasks))
+
+    assert held == "2s"
+    assert conditions(task)["Succeeded"] == ("True", "AgentCompleted")
+    puts = sprite.task_log.count(("PUT", KEEP_AWAKE))
+    assert puts >= 3, sprite.task_log  # refreshed while the agent worked 6 s on a 2 s hold
+    assert sprite.task_log[-1] == ("DELETE", KEEP_AWAKE)
+
+
 async def _async(value: object) -> object:
     return value
 
@@ -197,6 +252,25 @@ async def test_work_is_checkpointed_before_the_sprite_is_destroyed(
     assert calls.index(("POST", "/v1/sprites/demo-1/checkpoint")) < calls.index(
         ("DELETE", "/v1/sprites/demo-1")
     )
+
+
+async def test_a_pool_removed_without_its_finalizer_still_deletes_its_sprites(
+    sprites_api: FakeSprites, operator: Cluster, demo_repo: pathlib.Path
+) -> None:
+    await sprites_pool(operator, sprites_api, demo_repo, scaling={"minIdle": 2, "maxWorkers": 2})
+    for worker in ("demo-1", "demo-2"):
+        await operator.condition("workers", worker, "Ready", status="True", timeout=60)
+
+    await operator.remove_without_finalizer("workerpools", "demo")
+
+    await eventually(lambda: _no_workers(operator), timeout=60)  # each after its sprite
+    assert not sprites_api.sprites
+    deleted = [call for call in sprites_api.requests if call[0] == "DELETE"]
+    assert sorted(deleted) == [("DELETE", "/v1/sprites/demo-1"), ("DELETE", "/v1/sprites/demo-2")]
+
+
+async def _no_workers(cluster: Cluster) -> bool:
+    return not await cluster.kube.list("workers", NS)
 
 
 async def test_a_sprite_without_a_worker_is_adopted(

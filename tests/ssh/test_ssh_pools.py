@@ -33,7 +33,9 @@ async def reasons(cluster: Cluster, name: str) -> list[str]:
     return [e["reason"] for e in await all_events(cluster) if e["involvedObject"]["name"] == name]
 
 
-async def condition_with(cluster: Cluster, plural: str, name: str, type_: str, reason: str) -> dict:
+async def condition_with(
+    cluster: Cluster, plural: str, name: str, type_: str, reason: str, *, timeout: float = 30
+) -> dict:
     """Wait until the object's condition `type_` has `reason`; return the condition."""
 
     async def probe() -> dict | None:
@@ -41,7 +43,7 @@ async def condition_with(cluster: Cluster, plural: str, name: str, type_: str, r
         found = [x for x in (body.get("status") or {}).get("conditions", []) if x["type"] == type_]
         return found[0] if found and found[0]["reason"] == reason else None
 
-    return await eventually(probe, timeout=30)
+    return await eventually(probe, timeout=timeout)
 
 
 def fingerprint(host: sshd.Host) -> str:
@@ -65,7 +67,8 @@ async def test_a_task_runs_on_an_ssh_worker_and_ends_succeeded(
     assert received(first) == [prompt.encode()]
 
     worker = await operator.get("workers", "demo-1")
-    assert worker["spec"] == {"pool": "demo"}
+    assert worker["spec"]["pool"] == "demo"
+    assert worker["spec"]["provider"]["ssh"]["privateKeySecretRef"] == {"name": "ssh-key"}
     assert worker["metadata"]["ownerReferences"][0]["name"] == "demo"
     assert conditions(worker)["Provisioned"] == ("True", "Provisioned")
     assert worker["status"]["machine"] == f"ssh://so-test@127.0.0.1:{first.port}"
@@ -126,6 +129,26 @@ async def test_each_worker_claims_its_own_machine_and_gives_it_back_when_deleted
     assert not (second.home / ".sprite-orchestrator").exists()
     assert second.tmux("list-sessions").returncode != 0  # its tmux server is gone
     assert claims["default/demo demo-1\n"].claim.exists()
+
+
+async def test_a_pool_removed_without_its_finalizer_still_gives_its_hosts_back(
+    operator: Cluster, machines: sshd.Inventory, ssh_repo: pathlib.Path
+) -> None:
+    await ssh_pool(operator, machines, ssh_repo, scaling={"minIdle": 2, "maxWorkers": 2})
+    for worker in ("demo-1", "demo-2"):
+        await operator.condition("workers", worker, "Ready", status="True", timeout=60)
+
+    await operator.remove_without_finalizer("workerpools", "demo")
+
+    await eventually(lambda: _none_left(operator), timeout=60)
+    for host in machines.hosts:
+        assert not host.claim.exists()
+        assert not (host.home / "demo").exists()
+        assert host.tmux("list-sessions").returncode != 0  # its tmux server is gone
+
+
+async def _none_left(cluster: Cluster) -> bool:
+    return not await cluster.kube.list("workers", NS)
 
 
 async def _gone(cluster: Cluster, worker: str) -> bool:

@@ -277,7 +277,10 @@ async def test_the_deploy_key_is_used_for_the_clone(
     (fake_bin / "ssh").chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake_bin}:{os.environ['PATH']}")
     key = b"-----BEGIN OPENSSH PRIVATE KEY-----\nnot really\n-----END OPENSSH PRIVATE KEY-----\n"
-    keyed = dataclasses.replace(plan, repo_url="git@git.invalid:acme/demo.git", deploy_key=key)
+    hosts = b"git.invalid ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsa\n"
+    keyed = dataclasses.replace(
+        plan, repo_url="git@git.invalid:acme/demo.git", deploy_key=key, known_hosts=hosts
+    )
 
     with pytest.raises(ProvisioningFailed) as failed:
         await provisioning.provision(provider, machine, keyed)
@@ -288,8 +291,19 @@ async def test_the_deploy_key_is_used_for_the_clone(
     assert failed.value.step == "clone"
     assert key_file.read_bytes() == key
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-    assert ssh_args[:2] == ["-i", str(key_file)]
-    assert "IdentitiesOnly=yes" in ssh_args and "StrictHostKeyChecking=accept-new" in ssh_args
+    hosts_file = home / ".sprite-orchestrator" / "known_hosts"
+    assert ssh_args[:4] == ["-F", "/dev/null", "-i", str(key_file)]
+    options = {ssh_args[i + 1] for i, word in enumerate(ssh_args) if word == "-o"}
+    assert {
+        "BatchMode=yes",
+        "IdentitiesOnly=yes",
+        "IdentityAgent=none",
+        "StrictHostKeyChecking=yes",
+        "GlobalKnownHostsFile=/dev/null",
+        f"UserKnownHostsFile={hosts_file}",
+    } <= options
+    assert not any("accept-new" in word for word in ssh_args)
+    assert hosts_file.read_bytes() == hosts
     assert not (home / "demo").exists()
 
 

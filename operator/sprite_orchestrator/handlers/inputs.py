@@ -61,18 +61,47 @@ async def provision_plan(
     env = {var.name: var.value for var in spec.agent.env}
     if spec.agent.auth_secret_ref is not None:
         env.update(await _auth(kube, namespace, spec.agent.auth_secret_ref.name))
-    deploy_key = None
+    deploy_key = known_hosts = None
     if spec.repo.deploy_key_secret_ref is not None:
         ref = spec.repo.deploy_key_secret_ref
         deploy_key = await _secret_key(kube, namespace, ref.name, ref.key or "ssh-privatekey")
+    if spec.repo.known_hosts_secret_ref is not None:
+        ref = spec.repo.known_hosts_secret_ref
+        field = "spec.repo.knownHostsSecretRef"
+        known_hosts = await _secret_key(
+            kube, namespace, ref.name, ref.key or "known_hosts", field=field
+        )
+    elif deploy_key is not None and is_ssh_url(spec.repo.url):
+        raise InvalidInput(
+            "spec.repo.knownHostsSecretRef is required to clone over SSH with a deploy key: "
+            "the git host's key is verified, never accepted on first use",
+            reason="KnownHostsRequired",
+        )
     try:
-        return _plan(pool, spec, env, deploy_key)
+        return _plan(pool, spec, env, deploy_key, known_hosts)
     except ValueError as exc:  # what the schema allows but no machine may be given
         raise InvalidInput(f"spec.repo or spec.agent: {exc}") from None
 
 
+def is_ssh_url(url: str) -> bool:
+    """Whether git reaches `url` over SSH: ssh:// (and its aliases) or scp-like host:path.
+
+    git's own rule for scp-like: a colon with no slash before it; anything else without
+    `://` is a local path.
+    """
+    scheme, sep, _ = url.partition("://")
+    if sep:
+        return scheme in ("ssh", "git+ssh", "ssh+git")
+    host, colon, _ = url.partition(":")
+    return bool(colon) and bool(host) and "/" not in host
+
+
 def _plan(
-    pool: str, spec: WorkerPoolSpec, env: dict[str, str], deploy_key: bytes | None
+    pool: str,
+    spec: WorkerPoolSpec,
+    env: dict[str, str],
+    deploy_key: bytes | None,
+    known_hosts: bytes | None,
 ) -> ProvisionPlan:
     return ProvisionPlan(
         repo_url=spec.repo.url,
@@ -84,6 +113,7 @@ def _plan(
         agent_env=env,
         permission_mode=spec.agent.permission_mode,
         deploy_key=deploy_key,
+        known_hosts=known_hosts,
     )
 
 

@@ -12,6 +12,7 @@ from sprite_orchestrator.handlers import status as st
 from sprite_orchestrator.handlers.runtime import parse_iso
 from sprite_orchestrator.kube import Body
 from sprite_orchestrator.models import AgentTaskStatus, WorkerStatus
+from sprite_orchestrator.models.pool import ProviderSpec
 
 POOL_LABEL = "orchestrator.dev/pool"
 WORKERS, TASKS, POOLS = "workers", "agenttasks", "workerpools"
@@ -90,8 +91,16 @@ def is_finished(body: Body) -> bool:
 
 
 def worker_body(pool: Body, name: str) -> dict[str, Any]:
-    """A new Worker, owned by its pool so it goes with it."""
+    """A new Worker, owned by its pool so it goes with it.
+
+    A remote provider (SSH, Sprites) is recorded on it: a pool removed without its
+    finalizer must not leave a claimed host or a billed sprite that nobody can find again.
+    """
     meta = pool["metadata"]
+    spec: dict[str, Any] = {"pool": meta["name"]}
+    provider = ProviderSpec.model_validate((pool.get("spec") or {}).get("provider") or {})
+    if provider.type != "Local":
+        spec["provider"] = provider.model_dump(by_alias=True, exclude_none=True)
     return {
         "apiVersion": API_VERSION,
         "kind": "Worker",
@@ -110,5 +119,5 @@ def worker_body(pool: Body, name: str) -> dict[str, Any]:
                 }
             ],
         },
-        "spec": {"pool": meta["name"]},
+        "spec": spec,
     }

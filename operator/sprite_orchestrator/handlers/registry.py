@@ -117,7 +117,10 @@ def make_registry(
     async def worker_deleted(
         *, body: Any, namespace: str | None, spec: Any, memo: Any, **_: Any
     ) -> None:
-        await workers.destroy(_rt(memo), _ns(namespace), dict(body))
+        try:
+            await workers.destroy(_rt(memo), _ns(namespace), dict(body))
+        except workers.MachineKept as exc:  # the Worker stays until its machine is gone
+            raise kopf.TemporaryError(str(exc), delay=30) from None
         _rt(memo).wake(POOLS, _ns(namespace), spec.get("pool", ""))
 
     @kopf.on.resume(GROUP, VERSION, TASKS, registry=registry)

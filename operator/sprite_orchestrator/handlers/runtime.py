@@ -69,6 +69,12 @@ class Runtime:
         self.retry_at[key] = asyncio.get_running_loop().time() + delay
         return delay
 
+    def hold_off(self, key: Key, seconds: float) -> float:
+        """Wait `seconds` (what an API asked for) before the next try, counting no failure."""
+        delay = max(1.0, seconds)
+        self.retry_at[key] = asyncio.get_running_loop().time() + delay
+        return delay
+
     def backing_off(self, key: Key) -> float:
         """Seconds left of the last backoff: a wake-up (our own status write) ends no backoff."""
         due = self.retry_at.get(key)

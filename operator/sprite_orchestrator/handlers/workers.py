@@ -35,8 +35,10 @@ from sprite_orchestrator.models import (
     AgentTaskStatus,
     ConditionStatus,
     WorkerPoolSpec,
+    WorkerSpec,
     WorkerStatus,
 )
+from sprite_orchestrator.models.pool import ProviderSpec, RepoSpec
 from sprite_orchestrator.providers.base import MachineNotFound, Provider, ProviderError
 from sprite_orchestrator.worker import delivery, polling, provisioning, snapshot
 from sprite_orchestrator.worker.remote import WorkerError
@@ -45,6 +47,8 @@ logger = logging.getLogger(__name__)
 
 RETRY_DELIVERY = ("AgentNotReady", "PromptCorrupted")  # nothing was claimed: try again
 HEARTBEAT = 30.0  # lastPollTime is refreshed at least this often, not on every poll
+# Machine ids (Worker.status.machine) that are not on the operator's host.
+REMOTE_MACHINES = ("ssh://", "sprite://")
 
 
 async def reconcile(rt: Runtime, namespace: str, name: str) -> float:
@@ -95,7 +99,7 @@ class _Worker:
                 if waiting > 0:
                     return waiting
                 if not await self._provision(worker):
-                    return self.rt.backoff(self.provisioning_key)
+                    return self.rt.backing_off(self.provisioning_key)
             reading = await self._poll()
         except MachineNotFound as exc:
             if status.task_ref is not None:
@@ -177,11 +181,15 @@ class _Worker:
             return await self._provision_failed(worker, exc.reason, str(exc))
         except provisioning.ProvisioningFailed as exc:
             message = f"{exc}; last output:\n{exc.tail}"
-            return await self._provision_failed(worker, "ProvisioningFailed", message)
+            return await self._provision_failed(worker, exc.reason, message)
         except TimeoutError:
             message = f"provisioning took longer than {deadline}s (provisioning.timeoutSeconds)"
             return await self._provision_failed(worker, "ProvisioningTimedOut", message)
-        except (WorkerError, ProviderError) as exc:
+        except ProviderError as exc:
+            if exc.transient:
+                return await self._provision_waits(worker, exc)
+            return await self._provision_failed(worker, exc.reason, str(exc))
+        except WorkerError as exc:
             return await self._provision_failed(worker, exc.reason, str(exc))
         message = f"provisioned: {result.summary}"
         self._count_provisioning("succeeded")
@@ -198,8 +206,28 @@ class _Worker:
         elapsed = asyncio.get_running_loop().time() - self.started
         self.rt.metrics.provisioned(self.namespace, self.pool, elapsed, result=result)
 
+    async def _provision_waits(self, worker: Body, exc: ProviderError) -> bool:
+        """A provider's limit or an unreachable host: wait and retry, counting no failure.
+
+        A replacement would meet the same limit, so the worker is never replaced for it.
+        The API's retry-after, if it gave one, is the wait; otherwise the usual backoff.
+        """
+        self._count_provisioning("failed")
+        if exc.retry_after is not None:
+            delay = self.rt.hold_off(self.provisioning_key, exc.retry_after)
+        else:
+            delay = self.rt.backoff(self.provisioning_key)
+        message = (
+            f"waiting for the provider, retrying in {delay:.0f}s (not counted toward "
+            f"provisioning.maxFailures): {exc}"
+        )
+        await self._set_provisioned("False", exc.reason, message)
+        events.warn(worker, reason=exc.reason, message=message)
+        return False
+
     async def _provision_failed(self, worker: Body, reason: str, message: str) -> bool:
         """Say why, and back off; after provisioning.maxFailures in a row, replace the worker."""
+        self.rt.backoff(self.provisioning_key)
         self._count_provisioning("failed")
         failures = st.load(WorkerStatus, worker).provision_failures + 1
         limit = self.spec.provisioning.max_failures
@@ -537,14 +565,42 @@ def _observed(s: WorkerStatus, reading: readings.Reading, now_s: float) -> Worke
     )
 
 
+class MachineKept(Exception):
+    """A deleted Worker's machine cannot be destroyed (yet): the Worker stays, and says why."""
+
+
 async def destroy(rt: Runtime, namespace: str, body: Body) -> None:
-    """Destroy the machine of a deleted Worker, saving a bound task's work first."""
+    """Destroy the machine of a deleted Worker, saving a bound task's work first.
+
+    Raises MachineKept, after saying why in the Worker's Ready condition, when the machine
+    cannot be destroyed: a remote machine is never left behind silently.
+    """
     name, pool = body["metadata"]["name"], body["spec"]["pool"]
+    spec = await _spec_for_destroy(rt, namespace, body)
+    if spec is None:
+        machine = st.load(WorkerStatus, body).machine
+        await _kept(
+            rt,
+            namespace,
+            name,
+            "MachineUnknown",
+            f"pool {pool} is gone and this Worker does not record its provider, so its "
+            f"machine {machine} cannot be destroyed: destroy it by hand, then remove the "
+            "Worker's finalizer",
+        )
+        raise MachineKept(f"the machine of {name} cannot be found")
     try:
-        pool_body = await rt.kube.get(POOLS, namespace, pool)
-        spec = WorkerPoolSpec.model_validate(pool_body["spec"])
-    except (NotFound, pydantic.ValidationError):
-        spec = WorkerPoolSpec.model_validate({"repo": {"url": "-"}})
+        await _destroy_machine(rt, namespace, name, pool, spec, body)
+    except ProviderError as exc:
+        message = f"the machine could not be destroyed yet, retrying: {exc}"
+        await _kept(rt, namespace, name, exc.reason, message)
+        raise MachineKept(message) from None
+    rt.forget((WORKERS, namespace, name))
+
+
+async def _destroy_machine(
+    rt: Runtime, namespace: str, name: str, pool: str, spec: WorkerPoolSpec, body: Body
+) -> None:
     ref = st.load(WorkerStatus, body).task_ref
     if ref is not None:
         worker = _Worker(rt, namespace, name, pool, spec)
@@ -554,4 +610,45 @@ async def destroy(rt: Runtime, namespace: str, body: Body) -> None:
         except (WorkerError, ProviderError) as exc:  # a machine that is gone has nothing left
             logger.warning(f"work of {ref.name} on {name} could not be saved: {exc}")
     await rt.provider_for(namespace, pool, spec).destroy(name)
-    rt.forget((WORKERS, namespace, name))
+
+
+async def _spec_for_destroy(rt: Runtime, namespace: str, body: Body) -> WorkerPoolSpec | None:
+    """The pool's spec; once the pool is gone, enough of it to reach the machine, or None.
+
+    The provider comes from this process's cache (the pool's latest spec seen), else from the
+    Worker's own record. Local is assumed only for a machine that is not remote.
+    """
+    pool = body["spec"]["pool"]
+    try:
+        pool_body = await rt.kube.get(POOLS, namespace, pool)
+        return WorkerPoolSpec.model_validate(pool_body["spec"])
+    except (NotFound, pydantic.ValidationError):
+        pass
+    kept = rt.providers.get((namespace, pool))
+    recorded = WorkerSpec.model_validate(body["spec"]).provider
+    provider = kept[0] if kept is not None else recorded
+    if provider is None:
+        machine = st.load(WorkerStatus, body).machine or ""
+        if machine.startswith(REMOTE_MACHINES):
+            return None
+        provider = ProviderSpec()
+    return WorkerPoolSpec(repo=RepoSpec(url="-"), provider=provider)
+
+
+async def _kept(rt: Runtime, namespace: str, name: str, reason: str, message: str) -> None:
+    """Say on the deleting Worker why its machine is still there."""
+
+    def change(_: Body, s: WorkerStatus) -> WorkerStatus:
+        conditions = c.upsert(
+            s.conditions,
+            c.READY,
+            "False",
+            reason=reason,
+            message=message,
+            generation=None,
+            now=rt.stamp(),
+        )
+        return s.model_copy(update={"conditions": conditions})
+
+    with contextlib.suppress(NotFound):
+        await st.update(rt.kube, WORKERS, namespace, name, WorkerStatus, change)

@@ -37,6 +37,11 @@ class RepoSpec(Model):
     deploy_key_secret_ref: SecretKeyRef | None = Field(
         default=None, description="SSH private key used to clone (key defaults to ssh-privatekey)."
     )
+    known_hosts_secret_ref: SecretKeyRef | None = Field(
+        default=None,
+        description="known_hosts of the git host, required with a deploy key over SSH "
+        "(key defaults to known_hosts); host keys are always verified.",
+    )
 
 
 class LocalProviderSpec(Model):

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from sprite_orchestrator.models.common import DNS_LABEL, Conditions, Model, ObjectRef, Timestamp
+from sprite_orchestrator.models.pool import ProviderSpec
 
 AgentState = Literal["agent:waiting", "agent:running", "agent:completed", "agent:error"]
 
@@ -15,6 +16,11 @@ class WorkerSpec(Model):
     """Set once by the operator at creation; never changed."""
 
     pool: Annotated[str, Field(min_length=1, max_length=63, pattern=DNS_LABEL)]
+    provider: ProviderSpec | None = Field(
+        default=None,
+        description="The pool's remote provider when this Worker was made (Secret references "
+        "only), so that its machine is destroyed with it even after the pool is gone.",
+    )
 
 
 class WorkerStatus(Model):

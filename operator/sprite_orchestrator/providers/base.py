@@ -11,13 +11,28 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
+# Reasons that blame the provider's limits or the network, not the machine: provisioning
+# retries them without counting them toward provisioning.maxFailures (a replacement worker
+# would meet the same limit).
+TRANSIENT = frozenset({"RateLimited", "CapacityExceeded", "HostUnreachable", "SpritesUnreachable"})
+
 
 class ProviderError(Exception):
-    """A provider could not do what was asked; `reason` is a CamelCase condition reason."""
+    """A provider could not do what was asked; `reason` is a CamelCase condition reason.
 
-    def __init__(self, message: str, *, reason: str = "ProviderError") -> None:
+    `retry_after` is the seconds the provider's API asked us to wait, when it said.
+    """
+
+    def __init__(
+        self, message: str, *, reason: str = "ProviderError", retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.reason = reason
+        self.retry_after = retry_after
+
+    @property
+    def transient(self) -> bool:
+        return self.reason in TRANSIENT
 
 
 class MachineNotFound(ProviderError):

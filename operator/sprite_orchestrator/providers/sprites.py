@@ -17,11 +17,13 @@ servers are only recommended to accept: a long `bash -c SCRIPT NAME ARGS…` is 
 sprite as `~/.sprite-orchestrator/scripts/<sha256>.sh` (sent on stdin, its hash checked
 there), then run as `bash FILE ARGS…`, and staged again if the file has gone.
 
-Errors keep their meaning for the Worker's conditions: a rate limit is `RateLimited` and a
-full organisation `CapacityExceeded` (the API's retry-after is honoured here: until it passes
-no request is sent), a refused token `AuthenticationFailed`, a sprite that is gone
-`MachineNotFound`. The SDK turns REST errors into text; a response hook turns them back into
-its structured `APIError` so that the status, error code and retry-after are not lost.
+Errors keep their meaning for the Worker's conditions: a rate limit is `RateLimited` (the
+API's retry-after is honoured here: until it passes no request is sent) and a full
+organisation `CapacityExceeded` (no new sprite is asked for until its retry-after, or
+`capacity_retry` when it names none, passes), a refused token `AuthenticationFailed`, a
+sprite that is gone `MachineNotFound`. The SDK turns REST errors into text; a response hook
+turns them back into its structured `APIError` so that the status, error code and
+retry-after are not lost.
 
 Sleep: a sprite pauses ~30 s after its last exec and a cold one loses its processes. While
 the operator polls, every poll is an exec; beyond that the worker holds the sprite awake from
@@ -80,6 +82,7 @@ _TIMED_OUT = 124  # `timeout`'s exit status when the command overran
 _NOT_FOUND = 127  # bash's exit status for a script file that is not there
 _GRACE = 10.0  # past the sprite's own timeout, the client stops waiting
 _DEFAULT_RETRY = 30  # seconds, when a rate limit names no retry-after
+CAPACITY_RETRY = 60.0  # seconds before creating again after a full organisation, if not said
 _SCRIPT_SECONDS = 30.0
 # Scripts (`bash -c SCRIPT NAME ARGS…`) longer than this are staged as files on the sprite:
 # an exec's argv travels in its URL, and ours reach 10 KB where servers may stop at 8 KB.
@@ -126,6 +129,7 @@ class SpritesProvider:
         token: TokenSource,
         base_url: str | None = None,
         timeout: float = 30.0,
+        capacity_retry: float = CAPACITY_RETRY,
     ) -> None:
         _check(_NAME, "namespace", namespace)
         _check(_NAME, "pool name", pool)
@@ -140,6 +144,10 @@ class SpritesProvider:
         self._staged: set[tuple[str, str]] = set()  # (sprite, sha256) of scripts put there
         self._not_before = 0.0  # loop time before which the API asked us not to come back
         self._limited: ProviderError | None = None
+        # A full organisation refuses only new sprites: until this loop time none is asked for.
+        self._capacity_retry = capacity_retry
+        self._no_create_before = 0.0
+        self._full: ProviderError | None = None
         _redact_websockets_log()
 
     async def create(self, name: str) -> Machine:
@@ -148,6 +156,7 @@ class SpritesProvider:
         try:
             await self._owned(name)
         except MachineNotFound:
+            self._refuse_while_full()
             client = await self._api()
             with self._errors(f"creating sprite {name}"):
                 await client.create_sprite(name, labels=self._labels.all())
@@ -294,8 +303,11 @@ class SpritesProvider:
     async def _api(self) -> sprites.AsyncSpritesClient:
         """The client, made with the token read now; refused while a rate limit lasts."""
         if self._limited is not None:
-            if asyncio.get_running_loop().time() < self._not_before:
-                raise ProviderError(str(self._limited), reason=self._limited.reason)
+            left = self._not_before - asyncio.get_running_loop().time()
+            if left > 0:
+                raise ProviderError(
+                    str(self._limited), reason=self._limited.reason, retry_after=left
+                )
             self._limited = None
         async with self._client_lock:
             if self._client is None:
@@ -388,7 +400,7 @@ class SpritesProvider:
                 "spec.scaling.maxWorkers or raise the limit",
                 reason=CAPACITY_EXCEEDED,
             )
-            return self._hold_off(error, exc.get_retry_after_seconds())
+            return self._hold_off_creating(error, exc.get_retry_after_seconds())
         if exc.is_rate_limit_error() or exc.is_creation_rate_limited():
             after = exc.get_retry_after_seconds() or _DEFAULT_RETRY
             error = ProviderError(
@@ -406,8 +418,28 @@ class SpritesProvider:
         if seconds:
             self._not_before = asyncio.get_running_loop().time() + seconds
             self._limited = error
+            error.retry_after = float(seconds)
             logger.warning(f"sprites {self._labels.namespace}/{self._labels.pool}: {error}")
         return error
+
+    def _hold_off_creating(self, error: ProviderError, seconds: int | None) -> ProviderError:
+        """No new sprite asked for before the retry-after (else `capacity_retry`) passes.
+
+        Only creating is held off: the sprites we have keep running and being polled.
+        """
+        wait = float(seconds) if seconds else self._capacity_retry
+        self._no_create_before = asyncio.get_running_loop().time() + wait
+        self._full = error
+        error.retry_after = wait
+        logger.warning(f"sprites {self._labels.namespace}/{self._labels.pool}: {error}")
+        return error
+
+    def _refuse_while_full(self) -> None:
+        """The organisation was full a moment ago: say so again rather than ask."""
+        left = self._no_create_before - asyncio.get_running_loop().time()
+        if self._full is not None and left > 0:
+            raise ProviderError(str(self._full), reason=self._full.reason, retry_after=left)
+        self._full = None
 
     def _drop_client(self) -> None:
         """A refused token: the next call reads the Secret again (it may have rotated)."""

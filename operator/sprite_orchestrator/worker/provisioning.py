@@ -4,7 +4,7 @@ Five steps, each one exec of `provision.sh`, each idempotent and resumable (re-r
 crash at any line converges; completed steps are skipped):
 
     prepare  ~/.sprite-orchestrator and its assets (status hook, launcher, demo agent,
-             keep-awake)
+             keep-awake and its timing)
     clone    the repo at ~/<repo_dir>, at `ref`, with the deploy key if any
     setup    the repo's setup script (default scripts/dev-setup.sh), if present
     agent    the agent's argv, env (secrets: a 0600 file) and permission mode; Claude Code's
@@ -43,15 +43,50 @@ _INSTALLED = ("status-hook.sh", "launcher.sh", "demo-agent.py", "keep-awake.sh")
 _TIMEOUTS = {"prepare": 60.0, "clone": 1800.0, "setup": 3600.0, "agent": 60.0, "tmux": 60.0}
 _API_KEY = "ANTHROPIC_API_KEY"
 _FILE, _EXECUTABLE, _SECRET = 0o644, 0o755, 0o600
+_HOST_KEY_FAILED = b"Host key verification failed"  # OpenSSH, for an unknown or changed key
+
+
+@dataclasses.dataclass(frozen=True)
+class KeepAwake:
+    """How a sprite is held awake while its agent works (keep-awake.sh reads it).
+
+    The hold expires on its own `expire_seconds` after its last refresh (so a dead worker
+    does not keep a sprite billed); it is refreshed at most every `refresh_seconds`, well
+    before it expires. The Tasks API takes at most an hour.
+    """
+
+    expire_seconds: int = 600
+    refresh_seconds: int = 60
+
+    def __post_init__(self) -> None:
+        if not 0 < 2 * self.refresh_seconds <= self.expire_seconds <= 3600:
+            raise ValueError(f"a keep-awake refresh must be well within its expiry: {self}")
+
+    def config(self) -> bytes:
+        """The file keep-awake.sh reads: the expiry as the Tasks API takes it (10m, 45s)."""
+        seconds = self.expire_seconds
+        expire = f"{seconds // 60}m" if seconds % 60 == 0 else f"{seconds}s"
+        return f"expire={expire}\nrefresh={self.refresh_seconds}\n".encode()
+
+
+# Read at each provisioning (tests shorten it to see refreshes within seconds).
+KEEP_AWAKE = KeepAwake()
 
 
 class ProvisioningFailed(WorkerError):
     """A step failed: `tail` holds the last lines (at most 4 KB) of its output."""
 
-    def __init__(self, step: str, exit_code: int, tail: str) -> None:
+    def __init__(
+        self,
+        step: str,
+        exit_code: int,
+        tail: str,
+        *,
+        reason: str = "ProvisioningFailed",
+        why: str = "",
+    ) -> None:
         super().__init__(
-            f"provisioning step {step} failed with exit code {exit_code}",
-            reason="ProvisioningFailed",
+            f"provisioning step {step} failed with exit code {exit_code}{why}", reason=reason
         )
         self.step = step
         self.exit_code = exit_code
@@ -71,6 +106,7 @@ class ProvisionPlan:
     agent_env: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False, hash=False)
     permission_mode: str | None = None
     deploy_key: bytes | None = dataclasses.field(default=None, repr=False)
+    known_hosts: bytes | None = None  # the git host's keys, checked when cloning over SSH
 
     def secrets(self) -> list[str | bytes]:
         """The values no output may show: the agent's environment and the deploy key."""
@@ -168,6 +204,7 @@ async def _prepare(provider: Provider, name: str, plan: ProvisionPlan) -> str:
         f"{STATE_DIR}/bin/{asset}": (remote.asset(asset).encode(), _EXECUTABLE)
         for asset in _INSTALLED
     }
+    files[f"{STATE_DIR}/keep-awake.conf"] = (KEEP_AWAKE.config(), _FILE)
     fingerprint = _fingerprint(
         {path: [_sha256(data), mode] for path, (data, mode) in files.items()}
     )
@@ -179,6 +216,7 @@ async def _clone(provider: Provider, name: str, plan: ProvisionPlan) -> str:
         f"{STATE_DIR}/clone/url": (plan.repo_url.encode(), _SECRET),
         f"{STATE_DIR}/clone/ref": ((plan.ref or "").encode(), _SECRET),
         f"{STATE_DIR}/deploy_key": (plan.deploy_key or b"", _SECRET),
+        f"{STATE_DIR}/known_hosts": (plan.known_hosts or b"", _FILE),
     }
     return await _step(provider, name, "clone", plan.repo_dir, stdin=remote.bundle(files))
 
@@ -270,6 +308,11 @@ async def _step(provider: Provider, name: str, step: str, *args: str, stdin: byt
 def _failure(step: str, result: ExecResult) -> ProvisioningFailed:
     head, _, rest = result.stdout.partition(b"\n")
     output = rest if head == b"step=failed" else result.stdout + result.stderr
+    if step == "clone" and _HOST_KEY_FAILED in output:
+        why = ": the git host's key is not in spec.repo.knownHostsSecretRef (unknown or changed)"
+        return ProvisioningFailed(
+            step, result.exit_code, remote.tail(output), reason="HostKeyMismatch", why=why
+        )
     return ProvisioningFailed(step, result.exit_code, remote.tail(output))
 
 

@@ -6,8 +6,9 @@
 # agent with them. While the operator polls, each poll is an exec; this holds the sprite when
 # the operator cannot (restarting, or away longer than that): STATE `running` (the agent is in
 # a turn, or waits in a dialog for a person) upserts the task `sprite-orchestrator-agent`
-# with a 10-minute expiry, refreshed at most once a minute; any other state deletes it, so an
-# idle worker may sleep. A hold that nobody refreshes expires on its own.
+# with a 10-minute expiry, refreshed at most once a minute (both from keep-awake.conf, written
+# by provisioning); any other state deletes it, so an idle worker may sleep. A hold that nobody
+# refreshes expires on its own.
 #
 # Called by poll.sh on every poll and by the status hook on every event, in the background.
 # Provider-agnostic: without the socket (Local, SSH) or without curl it does nothing. The
@@ -28,13 +29,20 @@ api() {
 }
 
 if [ "${1:-}" = running ]; then
+    expire=10m refresh=60
+    while IFS='=' read -r key value; do
+        case $key in
+            expire) [[ $value =~ ^[0-9]+[smh]$ ]] && expire=$value ;;
+            refresh) [[ $value =~ ^[0-9]+$ ]] && refresh=$value ;;
+        esac
+    done <"$so/keep-awake.conf" || true
     # Refreshed well before it expires, and not on every poll: `held` keeps the time of the
     # last refresh.
     now=${EPOCHSECONDS:-$(date +%s)}
     last=0
     [ -f "$held" ] && last=$(<"$held")
-    [[ $last =~ ^[0-9]+$ ]] && ((now - last < 60)) && exit 0
-    code=$(api -X PUT "$url" -d '{"expire":"10m"}')
+    [[ $last =~ ^[0-9]+$ ]] && ((now - last < refresh)) && exit 0
+    code=$(api -X PUT "$url" -d "{\"expire\":\"$expire\"}")
     case $code in 200 | 201) printf '%s\n' "$now" >"$held" ;; esac
 elif [ -f "$held" ]; then
     code=$(api -X DELETE "$url")

@@ -99,7 +99,7 @@ step_prepare() { # FINGERPRINT; stdin: the assets under .sprite-orchestrator/bin
     echo step=ran
 }
 
-step_clone() { # REPO_DIR; stdin: .sprite-orchestrator/clone/{url,ref}, .sprite-orchestrator/deploy_key
+step_clone() { # REPO_DIR; stdin: ~/.sprite-orchestrator/{clone/{url,ref},deploy_key,known_hosts}
     lock
     if [ -d "$HOME/$1/.git" ]; then echo step=skipped && return; fi
     unpack
@@ -115,8 +115,12 @@ clone() {
     ref=$(<"$so/clone/ref")
     export GIT_TERMINAL_PROMPT=0
     if [ -s "$so/deploy_key" ]; then
-        GIT_SSH_COMMAND="ssh -i $(printf %q "$so/deploy_key")"
-        GIT_SSH_COMMAND+=" -o IdentitiesOnly=yes -o StrictHostKeyChecking=accept-new"
+        # Only the deploy key, only the known hosts the operator sent: no user or system
+        # config, no agent, no prompt, and an unknown or changed host key is refused.
+        GIT_SSH_COMMAND="ssh -F /dev/null -i $(printf %q "$so/deploy_key")"
+        GIT_SSH_COMMAND+=" -o BatchMode=yes -o IdentitiesOnly=yes -o IdentityAgent=none"
+        GIT_SSH_COMMAND+=" -o StrictHostKeyChecking=yes -o GlobalKnownHostsFile=/dev/null"
+        GIT_SSH_COMMAND+=" -o UserKnownHostsFile=$(printf %q "$so/known_hosts")"
         export GIT_SSH_COMMAND
     fi
     rm -rf "$tmp"
