@@ -146,6 +146,18 @@ class Host:
         self.process.wait(timeout=10)
         self.process = None
 
+    def drop_connections(self) -> int:
+        """Every open SSH connection to this machine drops (its sshd processes killed), as a
+        network cut would; sshd keeps listening, so the next connection works. Returns how
+        many processes were killed."""
+        if self.process is None:
+            return 0
+        connections = [p for p in _descendants(self.process.pid) if _comm(p) == "sshd"]
+        for pid in connections:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        return len(connections)
+
     def tmux(self, *args: str) -> subprocess.CompletedProcess[str]:
         """tmux as the account on this machine, against this machine's server."""
         argv = ["runuser", "-u", USER, "--", "env", f"TMUX_TMPDIR={self.tmux_tmpdir}", "tmux"]
