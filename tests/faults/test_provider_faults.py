@@ -1,0 +1,65 @@
+"""Faults of the providers' transport: an SSH connection that drops mid-exec, a Sprites call
+that stalls, a setup script that hangs past the provisioning deadline on an SSH machine.
+
+Each is injected where it hurts most (during the paste, during provisioning) and the test
+asserts what a user sees: conditions with their reason, and prompts counted where they land.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import shutil
+
+from tests.conftest import Cluster, eventually
+from tests.operator.test_dispatch import conditions
+from tests.ssh import sshd
+from tests.ssh.conftest import ssh_pool
+from tests.ssh.test_ssh_pools import received as received_on_host
+
+
+def slow_paste_shim(host: sshd.Host) -> tuple[pathlib.Path, pathlib.Path]:
+    """A tmux on the host's PATH that, at the first paste, says so and waits for a go-ahead.
+
+    Returns (the file it makes when it holds the paste, the file that lets it go on).
+    """
+    holding, release = host.home / "shim-holding", host.home / "shim-release"
+    real = shutil.which("tmux")
+    script = f"""#!/bin/sh
+case " $* " in
+*" paste-buffer "*)
+    if [ ! -e {holding} ]; then
+        : >{holding}
+        while [ ! -e {release} ]; do sleep 0.05; done
+    fi ;;
+esac
+exec {real} "$@"
+"""
+    shim = host.bin / "tmux"
+    shim.write_text(script)
+    shim.chmod(0o755)
+    return holding, release
+
+
+async def test_an_ssh_connection_dropped_during_the_paste_pastes_once_and_succeeds(
+    operator: Cluster, machines: sshd.Inventory, ssh_repo: pathlib.Path
+) -> None:
+    first = machines.hosts[0]
+    holding, release = slow_paste_shim(first)
+    await ssh_pool(operator, machines, ssh_repo, scaling={"minIdle": 0, "maxWorkers": 1})
+    prompt = "pasted while the connection drops"
+    name = await operator.task("demo", prompt)
+    await eventually(lambda: _exists(holding), timeout=90)  # deliver.sh claimed, pastes now
+
+    dropped = first.drop_connections()
+    release.touch()  # the paste goes on, on a machine the operator cannot hear
+
+    task = await operator.succeeded(name, timeout=90)
+    assert dropped > 0
+    assert received_on_host(first) == [prompt.encode()]
+    assert conditions(task)["Delivered"] == ("True", "PromptDelivered")
+    assert conditions(task)["Succeeded"] == ("True", "AgentCompleted")
+    assert first.accepted_logins() >= 2  # it did reconnect
+
+
+async def _exists(path: pathlib.Path) -> bool:
+    return path.exists()
