@@ -7,13 +7,21 @@ asserts what a user sees: conditions with their reason, and prompts counted wher
 
 from __future__ import annotations
 
+import hashlib
 import pathlib
 import shutil
 
+import pytest
+
+from sprite_orchestrator.providers import sprites
+from sprite_orchestrator.worker import remote
 from tests.conftest import Cluster, eventually
+from tests.fakes.sprites import FakeSprites
 from tests.operator.test_dispatch import conditions
+from tests.sprites.conftest import received, sprites_pool
 from tests.ssh import sshd
 from tests.ssh.conftest import ssh_pool
+from tests.ssh.test_ssh_pools import condition_with
 from tests.ssh.test_ssh_pools import received as received_on_host
 
 
@@ -63,3 +71,53 @@ async def test_an_ssh_connection_dropped_during_the_paste_pastes_once_and_succee
 
 async def _exists(path: pathlib.Path) -> bool:
     return path.exists()
+
+
+async def test_a_stalled_sprites_call_while_provisioning_is_a_condition_then_recovers(
+    operator: Cluster,
+    sprites_api: FakeSprites,
+    demo_repo: pathlib.Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sprites, "API_TIMEOUT", 2.0)  # for the pool's provider, made below
+    stalled = sprites_api.stall("GET", "/v1/sprites/demo-1")  # looking it up: no answer
+    await sprites_pool(operator, sprites_api, demo_repo, scaling={"minIdle": 0, "maxWorkers": 1})
+    name = await operator.task("demo", "after the stall")
+
+    provisioned = await condition_with(
+        operator, "workers", "demo-1", "Provisioned", "SpritesUnreachable"
+    )
+    stalled.release.set()  # the API answers again
+
+    assert provisioned["status"] == "False"
+    assert "looking up sprite demo-1: cannot reach the Sprites API" in provisioned["message"]
+    assert "no answer within 2s" in provisioned["message"]
+    task = await operator.succeeded(name, timeout=90)
+    assert conditions(task)["Succeeded"] == ("True", "AgentCompleted")
+    assert received(sprites_api, "demo-1") == [b"after the stall"]
+    assert list(sprites_api.sprites) == ["demo-1"] and stalled.held == 1
+
+
+async def test_a_sprites_delivery_whose_answer_is_lost_pastes_once_and_succeeds(
+    operator: Cluster, sprites_api: FakeSprites, demo_repo: pathlib.Path
+) -> None:
+    deliver = hashlib.sha256(remote.asset("deliver.sh").encode()).hexdigest()
+    lost = sprites_api.stall(
+        "GET", r"/v1/sprites/demo-1/exec", argv=f"{deliver}.sh", after_command=True
+    )
+    await sprites_pool(operator, sprites_api, demo_repo, scaling={"minIdle": 0, "maxWorkers": 1})
+    prompt = "pasted, then the answer is lost"
+    name = await operator.task("demo", prompt)
+    await eventually(lambda: _pasted(sprites_api), timeout=90)  # the exec ran; no answer yet
+
+    lost.release.set()  # the connection is cut: no output, no exit status
+
+    task = await operator.succeeded(name, timeout=90)
+    assert received(sprites_api, "demo-1") == [prompt.encode()]
+    assert conditions(task)["Delivered"] == ("True", "PromptDelivered")
+    assert conditions(task)["Succeeded"] == ("True", "AgentCompleted")
+    assert lost.held == 1
+
+
+async def _pasted(api: FakeSprites) -> bool:
+    return "demo-1" in api.sprites and bool(received(api, "demo-1"))
