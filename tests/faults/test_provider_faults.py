@@ -18,6 +18,7 @@ from sprite_orchestrator.worker import remote
 from tests.conftest import Cluster, eventually
 from tests.fakes.sprites import FakeSprites
 from tests.operator.test_dispatch import conditions
+from tests.operator.test_worker_health import repo_with_setup
 from tests.sprites.conftest import received, sprites_pool
 from tests.ssh import sshd
 from tests.ssh.conftest import ssh_pool
@@ -74,8 +75,8 @@ async def _exists(path: pathlib.Path) -> bool:
 
 
 async def test_a_stalled_sprites_call_while_provisioning_is_a_condition_then_recovers(
-    operator: Cluster,
     sprites_api: FakeSprites,
+    operator: Cluster,
     demo_repo: pathlib.Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -99,7 +100,7 @@ async def test_a_stalled_sprites_call_while_provisioning_is_a_condition_then_rec
 
 
 async def test_a_sprites_delivery_whose_answer_is_lost_pastes_once_and_succeeds(
-    operator: Cluster, sprites_api: FakeSprites, demo_repo: pathlib.Path
+    sprites_api: FakeSprites, operator: Cluster, demo_repo: pathlib.Path
 ) -> None:
     deliver = hashlib.sha256(remote.asset("deliver.sh").encode()).hexdigest()
     lost = sprites_api.stall(
@@ -121,3 +122,49 @@ async def test_a_sprites_delivery_whose_answer_is_lost_pastes_once_and_succeeds(
 
 async def _pasted(api: FakeSprites) -> bool:
     return "demo-1" in api.sprites and bool(received(api, "demo-1"))
+
+
+# A setup script that hangs on its first run only, ignoring TERM and HUP as a stubborn one
+# may: it must not outlive the provisioning deadline, nor hold provision.sh's lock after it.
+HANGS_ONCE = """#!/bin/bash
+echo warming up
+if [ ! -e "$HOME/hung-once" ]; then
+    trap '' TERM HUP
+    sleep 600 &
+    echo "$$ $!" >"$HOME/hung-once"
+    wait
+fi
+echo warmed up
+"""
+
+
+async def test_a_hanging_setup_script_on_an_ssh_machine_is_killed_at_the_deadline(
+    operator: Cluster, machines: sshd.Inventory
+) -> None:
+    first = machines.hosts[0]
+    repo = machines.give(repo_with_setup(machines.root / "src", HANGS_ONCE))
+    await ssh_pool(
+        operator,
+        machines,
+        repo,
+        scaling={"minIdle": 0, "maxWorkers": 1},
+        provisioning={"timeoutSeconds": 8},
+    )
+    name = await operator.task("demo", "after the hang")
+
+    provisioned = await condition_with(
+        operator, "workers", "demo-1", "Provisioned", "ProvisioningTimedOut"
+    )
+    hung = [int(pid) for pid in (first.home / "hung-once").read_text().split()]
+    await eventually(lambda: _all_gone(hung), timeout=30)
+
+    assert "longer than 8s (provisioning.timeoutSeconds)" in provisioned["message"]
+    task = await operator.succeeded(name, timeout=90)
+    assert conditions(task)["Succeeded"] == ("True", "AgentCompleted")
+    assert received_on_host(first) == [b"after the hang"]
+    log = (first.home / ".sprite-orchestrator" / "provision.log").read_text()
+    assert log.count("warming up") == 2 and log.count("warmed up") == 1
+
+
+async def _all_gone(pids: list[int]) -> bool:
+    return not any(pathlib.Path(f"/proc/{pid}").exists() for pid in pids)
