@@ -80,7 +80,7 @@ async def test_a_stalled_sprites_call_while_provisioning_is_a_condition_then_rec
     demo_repo: pathlib.Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(sprites, "API_TIMEOUT", 2.0)  # for the pool's provider, made below
+    monkeypatch.setattr(sprites, "API_TIMEOUT", 3.0)  # for the pool's provider, made below
     stalled = sprites_api.stall("GET", "/v1/sprites/demo-1")  # looking it up: no answer
     await sprites_pool(operator, sprites_api, demo_repo, scaling={"minIdle": 0, "maxWorkers": 1})
     name = await operator.task("demo", "after the stall")
@@ -92,7 +92,7 @@ async def test_a_stalled_sprites_call_while_provisioning_is_a_condition_then_rec
 
     assert provisioned["status"] == "False"
     assert "looking up sprite demo-1: cannot reach the Sprites API" in provisioned["message"]
-    assert "no answer within 2s" in provisioned["message"]
+    assert "no answer within 3s" in provisioned["message"]
     task = await operator.succeeded(name, timeout=90)
     assert conditions(task)["Succeeded"] == ("True", "AgentCompleted")
     assert received(sprites_api, "demo-1") == [b"after the stall"]
@@ -151,12 +151,12 @@ async def test_a_hanging_setup_script_on_an_ssh_machine_is_killed_at_the_deadlin
         provisioning={"timeoutSeconds": 8},
     )
     name = await operator.task("demo", "after the hang")
+    hung = await eventually(lambda: _pids(first.home / "hung-once"), timeout=90)  # it hangs
 
     provisioned = await condition_with(
         operator, "workers", "demo-1", "Provisioned", "ProvisioningTimedOut"
     )
-    hung = [int(pid) for pid in (first.home / "hung-once").read_text().split()]
-    await eventually(lambda: _all_gone(hung), timeout=30)
+    await eventually(lambda: _all_gone(hung), timeout=60)
 
     assert "longer than 8s (provisioning.timeoutSeconds)" in provisioned["message"]
     task = await operator.succeeded(name, timeout=90)
@@ -164,6 +164,12 @@ async def test_a_hanging_setup_script_on_an_ssh_machine_is_killed_at_the_deadlin
     assert received_on_host(first) == [b"after the hang"]
     log = (first.home / ".sprite-orchestrator" / "provision.log").read_text()
     assert log.count("warming up") == 2 and log.count("warmed up") == 1
+
+
+async def _pids(path: pathlib.Path) -> list[int] | None:
+    """The script's and its child's pids, once it wrote both."""
+    words = path.read_text().split() if path.exists() else []
+    return [int(w) for w in words] if len(words) == 2 else None
 
 
 async def _all_gone(pids: list[int]) -> bool:
