@@ -15,9 +15,10 @@ Tasks API, served on a unix socket whose path the sprite's environment names in
 an exec's `env=` replaces the environment rather than adding to it.
 
 For tests: `refuse()` answers the next matching requests with an API error (a 429 with
-retry-after, a concurrent-limit 402, ...), `chill()` makes a sprite cold (its processes gone,
-its files kept), and `requests`, `checkpoints` (kept after a sprite is destroyed, as a spy)
-and `Sprite.task_log` show what the operator did.
+retry-after, a concurrent-limit 402, ...), `stall()` holds them unanswered until released
+(a REST call or an exec's handshake hangs; or an exec runs and its answer is lost), `chill()`
+makes a sprite cold (its processes gone, its files kept), and `requests`, `checkpoints` (kept
+after a sprite is destroyed, as a spy) and `Sprite.task_log` show what the operator did.
 """
 
 from __future__ import annotations
@@ -57,6 +58,27 @@ class Refusal:
     body: dict[str, Any]
     headers: dict[str, str]
     times: int
+
+
+@dataclasses.dataclass
+class Stall:
+    """Requests the fake holds unanswered until `release` is set (see FakeSprites.stall)."""
+
+    method: str
+    path: re.Pattern[str]
+    argv: str | None  # for an exec: held only if one word of its argv contains this
+    after_command: bool
+    times: int
+    release: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+    held: int = 0  # how many requests it has held so far
+
+    def matches(self, request: web.Request) -> bool:
+        if self.times <= 0 or self.method != request.method:
+            return False
+        if not self.path.fullmatch(request.path):
+            return False
+        words = request.query.getall("cmd", [])
+        return self.argv is None or any(self.argv in word for word in words)
 
 
 @dataclasses.dataclass
@@ -205,6 +227,7 @@ class FakeSprites:
         self.requests: list[tuple[str, str]] = []  # (method, path), every request
         self.longest_url = 0  # exec URLs carry the argv: the longest one seen
         self._refusals: list[Refusal] = []
+        self._stalls: list[Stall] = []
         self._runner: web.AppRunner | None = None
         self._commands: set[asyncio.Task[None]] = set()
         self.url = ""
@@ -227,6 +250,27 @@ class FakeSprites:
             body["retry_after_seconds"] = retry_after
             headers["Retry-After"] = str(retry_after)
         self._refusals.append(Refusal(method, re.compile(path), status, body, headers, times))
+
+    def stall(
+        self,
+        method: str,
+        path: str,
+        *,
+        argv: str | None = None,
+        after_command: bool = False,
+        times: int = 1,
+    ) -> Stall:
+        """Hold the next `times` requests `method path` (a regex) until `.release` is set.
+
+        A held REST call or exec handshake gets no answer: the client's timeout is what ends
+        it; once released, the request is served (to a client still there, or to no one, as a
+        create that went through after its caller gave up). With `after_command`, an exec
+        (whose argv has a word containing `argv`, if given) runs its command; its output and
+        exit status are held, then the connection drops without them: the answer is lost.
+        """
+        held = Stall(method, re.compile(path), argv, after_command, times)
+        self._stalls.append(held)
+        return held
 
     async def chill(self, name: str) -> None:
         await self.sprites[name].chill()
@@ -252,6 +296,8 @@ class FakeSprites:
         return self
 
     async def __aexit__(self, *_: object) -> None:
+        for held in self._stalls:
+            held.release.set()
         for task in list(self._commands):
             task.cancel()
         await asyncio.gather(*self._commands, return_exceptions=True)
@@ -275,8 +321,22 @@ class FakeSprites:
                 return web.json_response(
                     refusal.body, status=refusal.status, headers=refusal.headers
                 )
+        for held in self._stalls:
+            if held.matches(request) and not held.after_command:
+                held.times -= 1
+                held.held += 1
+                await held.release.wait()
+                break
         response: web.StreamResponse = await handler(request)
         return response
+
+    def _held_answer(self, request: web.Request) -> Stall | None:
+        for held in self._stalls:
+            if held.matches(request) and held.after_command:
+                held.times -= 1
+                held.held += 1
+                return held
+        return None
 
     def _sprite(self, request: web.Request) -> Sprite:
         name = request.match_info["name"]
@@ -360,6 +420,7 @@ class FakeSprites:
         if given:  # as on Sprites: the given environment replaces the sprite's
             env = dict(item.split("=", 1) for item in given)
         cwd = request.query.get("dir") or str(sprite.home)
+        held = self._held_answer(request)
         ws = web.WebSocketResponse(max_msg_size=16 << 20)
         await ws.prepare(request)
         sprite.execs += 1
@@ -367,7 +428,12 @@ class FakeSprites:
         assert task is not None
         self._commands.add(task)  # type: ignore[arg-type]
         try:
-            await _serve_command(ws, argv, env=env, cwd=cwd)
+            if held is None:
+                await _serve_command(ws, argv, env=env, cwd=cwd)
+            else:
+                await _run_then_drop(ws, argv, env=env, cwd=cwd, release=held.release)
+                if request.transport is not None:
+                    request.transport.abort()  # no exit status, no close frame: cut
         finally:
             self._commands.discard(task)  # type: ignore[arg-type]
         return ws
@@ -410,6 +476,33 @@ async def _serve_command(
                 os.killpg(proc.pid, signal.SIGKILL)
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await feeding
+
+
+async def _run_then_drop(
+    ws: web.WebSocketResponse,
+    argv: list[str],
+    *,
+    env: dict[str, str],
+    cwd: str,
+    release: asyncio.Event,
+) -> None:
+    """Run argv with the stdin sent; answer nothing until `release`."""
+    proc = await asyncio.create_subprocess_exec(
+        *argv,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+        cwd=cwd,
+        env=env,
+        start_new_session=True,
+    )
+    assert proc.stdin is not None
+    feeding = asyncio.create_task(_feed(ws, proc.stdin))
+    await proc.wait()
+    feeding.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await feeding
+    await release.wait()
 
 
 async def _feed(ws: web.WebSocketResponse, stdin: asyncio.StreamWriter) -> None:

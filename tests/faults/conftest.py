@@ -21,6 +21,7 @@ from sprite_orchestrator import embedded
 from sprite_orchestrator.failpoints import VARIABLE
 from sprite_orchestrator.kube import Kube, configuration
 from tests.conftest import NS, Cluster, _destroy_machines, eventually, free_port
+from tests.sprites.conftest import sprites_api  # noqa: F401 (fixtures)
 from tests.ssh.conftest import machines, ssh_repo  # noqa: F401 (fixtures)
 from tests.worker.conftest import git_repo, machine, plan, worker  # noqa: F401 (fixtures)
 

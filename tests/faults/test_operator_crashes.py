@@ -10,13 +10,15 @@ from __future__ import annotations
 import asyncio
 import pathlib
 import random
+import subprocess
 
 import pytest
 
 from sprite_orchestrator import API_VERSION
 from tests.conftest import NS, Cluster, eventually
 from tests.faults.conftest import OperatorProcess
-from tests.operator.test_dispatch import assert_succeeded_on, conditions, received
+from tests.faults.test_worker_faults import processes_mentioning
+from tests.operator.test_dispatch import assert_succeeded_on, conditions, home, received
 from tests.ssh import sshd
 from tests.ssh.conftest import ssh_pool
 from tests.ssh.test_ssh_pools import condition_with
@@ -24,6 +26,7 @@ from tests.ssh.test_ssh_pools import condition_with
 # Every step of one dispatch where the operator's state and the world's part ways, in the
 # order a dispatch passes them (a new worker is provisioned for the task, then bound).
 DISPATCH_STEPS = (
+    "after-create",  # the machine made, the Worker's status not yet written
     "after-provision-prepare",
     "after-provision-clone",
     "after-provision-setup",
@@ -38,12 +41,12 @@ DISPATCH_STEPS = (
 )
 
 
-@pytest.mark.timeout(300)  # twelve operator starts on a busy machine
+@pytest.mark.timeout(300)  # thirteen operator starts on a busy machine
 async def test_killed_at_every_step_of_a_dispatch_the_prompt_lands_once(
     cluster: Cluster, operator_process: OperatorProcess, demo_repo: pathlib.Path
 ) -> None:
     await cluster.pool("demo", demo_repo, scaling={"minIdle": 0, "maxWorkers": 1})
-    prompt = "first task, survives eleven crashes"
+    prompt = "first task, survives twelve crashes"
     first = await cluster.task("demo", prompt)
 
     for step in DISPATCH_STEPS:
@@ -63,6 +66,7 @@ async def test_killed_at_every_step_of_a_dispatch_the_prompt_lands_once(
     assert [w["metadata"]["name"] for w in await cluster.kube.list("workers", "default")] == [
         "demo-1"
     ]
+    assert [m.name for m in cluster.machines()] == ["demo-1"]  # no machine made twice
 
 
 RANDOM_TASKS = 6
@@ -163,3 +167,34 @@ async def test_a_remote_worker_whose_provider_is_unknown_is_kept_and_says_why(
     kept = await cluster.get("workers", "gone-1")
     assert kept["metadata"]["deletionTimestamp"]  # deleting, held by its finalizer
     assert not cluster.machines()  # no Local machine was made up for it
+
+
+async def test_killed_between_saving_the_work_and_destroying_the_machine_loses_nothing(
+    cluster: Cluster, operator_process: OperatorProcess, demo_repo: pathlib.Path
+) -> None:
+    """A busy worker is deleted; the operator dies after its work is saved to wip/, before
+    the machine is destroyed. Restarted, it destroys the machine: no orphan, the work kept."""
+    await cluster.pool("demo", demo_repo, scaling={"minIdle": 0, "maxWorkers": 1})
+    name = await cluster.task("demo", "busy while deleted demo:sleep=60")
+    operator_process.start(failpoints="before-destroy")
+    await cluster.condition("agenttasks", name, "Delivered", status="True", timeout=90)
+    machine = home(cluster, "demo-1").parent
+    (machine / "home" / "demo" / "work.txt").write_text("uncommitted work\n")
+
+    await cluster.kube.delete("workers", NS, "demo-1")
+    await operator_process.killed_at("before-destroy")
+    operator_process.start()
+
+    await eventually(lambda: _gone(cluster, machine), timeout=90)
+    saved = subprocess.run(
+        ["git", "-C", str(demo_repo), "show", f"wip/{name}:work.txt"],
+        capture_output=True,
+        text=True,
+    )
+    assert saved.stdout == "uncommitted work\n", saved.stderr
+    assert not processes_mentioning([str(machine)])
+    assert operator_process.kills == 1
+
+
+async def _gone(cluster: Cluster, machine: pathlib.Path) -> bool:
+    return not machine.exists() and not await cluster.kube.list("workers", NS)

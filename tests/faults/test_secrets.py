@@ -19,12 +19,15 @@ import pytest
 
 from sprite_orchestrator.cli import demo
 from sprite_orchestrator.core import redaction
+from sprite_orchestrator.devserver.serving import write_kubeconfig
 from tests.conftest import NS, Cluster, eventually
+from tests.fakes.sprites import FakeSprites
 from tests.faults.conftest import CLI, OperatorProcess
 from tests.faults.test_hostile_specs import pool_body, repo_with
 from tests.operator.test_dispatch import conditions, home
+from tests.sprites.conftest import TOKEN, TOKEN_SECRET, provider_spec
 from tests.ssh import sshd
-from tests.ssh.conftest import ssh_pool
+from tests.ssh.conftest import KEY_SECRET, KNOWN_HOSTS_SECRET, ssh_pool
 
 API_KEY = f"sk-ant-api03-LEAKCHECK-{secrets.token_hex(24)}"
 DEPLOY_KEY = (
@@ -194,3 +197,80 @@ async def test_an_ssh_pool_s_private_key_and_api_key_show_nowhere(
     assert conditions(task)["Succeeded"] == ("True", "AgentCompleted")
     assert f"ANTHROPIC_API_KEY={API_KEY}" in (state / "agent" / "env").read_text()
     assert "asyncssh" in caplog.text  # the SSH client's own logs were in what was scanned
+
+
+@pytest.mark.timeout(240)
+async def test_all_four_secrets_in_one_run_on_ssh_and_sprites_show_nowhere(
+    sprites_api: FakeSprites,
+    operator: Cluster,
+    machines: sshd.Inventory,
+    ssh_repo: pathlib.Path,
+    demo_repo: pathlib.Path,
+    tmp_path: pathlib.Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An SSH pool and a Sprites pool in one operator, with a known API key, deploy key, SSH
+    private key and Sprites token: every log at DEBUG (asyncssh's and websockets' too), the
+    API, the metrics, CLI output and the process list are scanned for all four."""
+    for name in ("asyncssh", "websockets", ""):
+        caplog.set_level(logging.DEBUG, logger=name or None)
+    kube = operator.kube
+    await kube.create_secret(NS, "claude-auth", {"ANTHROPIC_API_KEY": API_KEY.encode()})
+    await kube.create_secret(NS, "deploy", {"ssh-privatekey": DEPLOY_KEY.encode()})
+    await kube.create_secret(NS, KEY_SECRET, {"ssh-privatekey": machines.private_key})
+    await kube.create_secret(NS, KNOWN_HOSTS_SECRET, {"known_hosts": machines.known_hosts()})
+    await kube.create_secret(NS, TOKEN_SECRET, {"token": TOKEN.encode()})
+    spec = {
+        "repo": {"deployKeySecretRef": {"name": "deploy"}},
+        "agent": {"command": demo.DEMO_AGENT, "authSecretRef": {"name": "claude-auth"}},
+        "scaling": {"minIdle": 0, "maxWorkers": 1},
+    }
+    ssh_provider = machines.provider_spec(
+        key_secret=KEY_SECRET, known_hosts_secret=KNOWN_HOSTS_SECRET
+    )
+    pools = {  # a repo each: the sprites run as root, who refuses a repo so-test owns
+        "onssh": (ssh_provider, ssh_repo),
+        "onsprites": (provider_spec(sprites_api), demo_repo),
+    }
+    for pool, (provider, url) in pools.items():
+        repo = {**spec["repo"], "url": str(url)}
+        body = pool_body(pool, {**spec, "repo": repo, "provider": provider})
+        await kube.create("workerpools", NS, body)
+    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", operator.url)
+    work = "work demo:sleep=3"
+    dispatching = [
+        asyncio.create_task(cli(kubeconfig, "dispatch", "--repo", p, "--command", work, "--wait"))
+        for p in ("onssh", "onsprites")
+    ]
+    await eventually(lambda: _delivered_count(operator, 2), timeout=120)
+    seen = [("the process list while the agents work", process_args())]
+    for done in dispatching:
+        seen.append(("CLI dispatch --wait", await done))
+    seen.append(("CLI status", await cli(kubeconfig, "status")))
+    seen.append(("the metrics", await scrape(operator.metrics_url)))
+    seen.append(("the API: objects, statuses, events", await everything_in_the_api(operator)))
+    seen.append(("the operator's logs (DEBUG)", caplog.text))
+    homes = {"ssh": machines.hosts[0].home, "sprite": sprites_api.sprites["onsprites-1"].home}
+    for machine, where in homes.items():
+        state = where / ".sprite-orchestrator"
+        for file in ("provision.log", "status.json"):
+            seen.append((f"the {machine} machine's {file}", (state / file).read_text()))
+
+    values = [API_KEY, DEPLOY_KEY, machines.private_key.decode(), TOKEN]
+    found = [leak for where, text in seen for leak in leaks(where, text, values)]
+    assert found == [], found
+    # The values did go where they belong, so finding none above means something.
+    for where in homes.values():
+        state = where / ".sprite-orchestrator"
+        assert f"ANTHROPIC_API_KEY={API_KEY}" in (state / "agent" / "env").read_text()
+        assert (state / "deploy_key").read_text() == DEPLOY_KEY
+    tasks = await operator.kube.list("agenttasks", NS)
+    assert [conditions(t)["Succeeded"] for t in tasks] == [("True", "AgentCompleted")] * 2
+    assert "asyncssh" in caplog.text and "websockets" in caplog.text  # their logs were scanned
+    print(f"\nscanned {len(seen)} places, {sum(len(t) for _, t in seen)} characters: 0 leaks")
+
+
+async def _delivered_count(cluster: Cluster, count: int) -> bool:
+    tasks = await cluster.kube.list("agenttasks", NS)
+    delivered = [t for t in tasks if t.get("status") and conditions(t)["Delivered"][0] == "True"]
+    return len(delivered) >= count

@@ -245,3 +245,61 @@ async def test_long_scripts_are_staged_once_and_again_when_gone(
     assert third.stdout.endswith(b" ran with three and \n")
     assert len(list(staged.glob("*.sh"))) == 1
     assert sprites_api.longest_url < 2048  # the script never travelled in a URL
+
+
+async def test_a_stalled_api_call_is_SpritesUnreachable_until_the_stall_ends(
+    sprites_api: FakeSprites,
+) -> None:
+    async def token() -> str:
+        return TOKEN
+
+    provider = sprites.SpritesProvider(
+        namespace="default", pool="kite", token=token, base_url=sprites_api.url, timeout=1
+    )
+    stalled = sprites_api.stall("GET", "/v1/sprites/kite-1")
+
+    with pytest.raises(ProviderError) as unanswered:
+        await provider.create("kite-1")
+    stalled.release.set()
+    machine = await provider.create("kite-1")
+    await provider.close()
+
+    assert unanswered.value.reason == "SpritesUnreachable"
+    assert "looking up sprite kite-1: cannot reach the Sprites API" in str(unanswered.value)
+    assert "no answer within 1s" in str(unanswered.value)
+    assert machine.name == "kite-1" and stalled.held == 1
+
+
+async def test_a_stalled_exec_is_ExecTimeout_and_the_next_one_runs(
+    make: Make, sprites_api: FakeSprites, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sprites, "_KILL_AFTER", 1)
+    monkeypatch.setattr(sprites, "_GRACE", 0.5)  # the client waits 1 + 1 + 0.5 s
+    provider = make()
+    await provider.create("kite-1")
+    stalled = sprites_api.stall("GET", "/v1/sprites/kite-1/exec", argv="first")
+
+    with pytest.raises(ExecTimeout) as unanswered:
+        await provider.exec("kite-1", ["bash", "-c", "echo first >> ran"], timeout=1)
+    stalled.release.set()
+    after = await provider.exec("kite-1", ["bash", "-c", "echo second >> ran; cat ran"])
+
+    assert "the sprite never said it ended" in str(unanswered.value)
+    assert after.stdout.splitlines()[-1] == b"second"
+    assert stalled.held == 1
+
+
+async def test_an_exec_whose_answer_is_lost_is_SpritesUnreachable_and_it_did_run(
+    make: Make, sprites_api: FakeSprites
+) -> None:
+    provider = make()
+    await provider.create("kite-1")
+    lost = sprites_api.stall("GET", "/v1/sprites/kite-1/exec", argv="once", after_command=True)
+    lost.release.set()  # the command runs, then the connection is cut: no exit status
+
+    with pytest.raises(ProviderError) as cut:
+        await provider.exec("kite-1", ["bash", "-c", "echo once >> ran"])
+    after = await provider.exec("kite-1", ["cat", "ran"])
+
+    assert cut.value.reason == "SpritesUnreachable"
+    assert after.stdout == b"once\n"

@@ -35,6 +35,7 @@ PRIVSEP_DIR = Path("/run/sshd")  # sshd refuses to start without it
 # cleanup elsewhere that narrows /tmp to 0700 must not take the machines' HOMEs with it).
 BASE = Path("/var/tmp")
 START_TIMEOUT = 10.0
+_PATH = "/usr/local/bin:/usr/bin:/bin"  # sshd's own default for a session, after Host.bin
 
 
 def skip_reason() -> str | None:
@@ -92,6 +93,11 @@ class Host:
         return self.root / "tmux"
 
     @property
+    def bin(self) -> Path:
+        """First on the sessions' PATH: a test puts shims of commands here (say, a slow tmux)."""
+        return self.root / "bin"
+
+    @property
     def tmpdir(self) -> Path:
         return self.root / "tmp"
 
@@ -145,6 +151,18 @@ class Host:
                 os.kill(pid, signal.SIGKILL)
         self.process.wait(timeout=10)
         self.process = None
+
+    def drop_connections(self) -> int:
+        """Every open SSH connection to this machine drops (its sshd processes killed), as a
+        network cut would; sshd keeps listening, so the next connection works. Returns how
+        many processes were killed."""
+        if self.process is None:
+            return 0
+        connections = [p for p in _descendants(self.process.pid) if _comm(p) == "sshd"]
+        for pid in connections:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        return len(connections)
 
     def tmux(self, *args: str) -> subprocess.CompletedProcess[str]:
         """tmux as the account on this machine, against this machine's server."""
@@ -243,6 +261,7 @@ def _make_host(
     for owned in (host.home, host.tmux_tmpdir, host.tmpdir):
         owned.mkdir(mode=0o700)
         os.chown(owned, user.pw_uid, user.pw_gid)
+    host.bin.mkdir(mode=0o755)
     _keygen(host.root / "host_key", f"host-{index}")
     authorized = host.root / "authorized_keys"
     shutil.copyfile(client_pub, authorized)
@@ -264,7 +283,8 @@ def _make_host(
                 "StrictModes no",
                 "PrintMotd no",
                 "LogLevel INFO",
-                f"SetEnv HOME={host.home} TMUX_TMPDIR={host.tmux_tmpdir} TMPDIR={host.tmpdir}",
+                f"SetEnv HOME={host.home} TMUX_TMPDIR={host.tmux_tmpdir} TMPDIR={host.tmpdir} "
+                f"PATH={host.bin}:{_PATH}",
                 *options,
                 "",
             ]

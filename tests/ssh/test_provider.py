@@ -329,3 +329,44 @@ async def test_the_secrets_are_read_again_at_each_connection(machines: sshd.Inve
     assert missing.value.reason == "SecretNotFound"
     assert (await provider.create("kite-1")).name == "kite-1"
     await provider.close()
+
+
+async def test_a_connection_dropped_mid_exec_is_HostUnreachable_and_the_next_exec_reconnects(
+    make: Make, machines: sshd.Inventory
+) -> None:
+    provider = make()
+    await provider.create("kite-1")
+    first = machines.hosts[0]
+    running = asyncio.create_task(
+        provider.exec("kite-1", ["bash", "-c", "echo $$ > started; sleep 30"], timeout=60)
+    )
+    await _until(lambda: (first.home / "started").exists())
+
+    assert first.drop_connections() > 0
+    with pytest.raises(ProviderError) as dropped:
+        await asyncio.wait_for(running, 30)
+
+    assert dropped.value.reason == "HostUnreachable"
+    assert f"127.0.0.1:{first.port}" in str(dropped.value)
+    assert (await provider.exec("kite-1", ["echo", "again"])).stdout == b"again\n"
+    assert first.accepted_logins() == 2
+
+
+async def test_a_command_given_up_on_is_stopped_on_the_machine_but_not_its_tmux_server(
+    make: Make, machines: sshd.Inventory
+) -> None:
+    provider = make()
+    await provider.create("kite-1")
+    first = machines.hosts[0]
+    script = (
+        "tmux new-session -d -s kept 'sleep 300'; trap '' TERM HUP; "
+        "setsid sleep 61 & echo $! > child; sleep 62 & wait"
+    )
+
+    with pytest.raises(TimeoutError):  # a deadline gives up on it; it ignores TERM
+        await asyncio.wait_for(provider.exec("kite-1", ["bash", "-c", script], timeout=60), 2)
+
+    child = int((first.home / "child").read_text())
+    await _until(lambda: not Path(f"/proc/{child}").exists(), timeout=30)  # even out of its group
+    assert first.tmux("has-session", "-t", "kept").returncode == 0  # the worker's session stays
+    first.tmux("kill-server")

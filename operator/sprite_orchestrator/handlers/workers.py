@@ -169,6 +169,7 @@ class _Worker:
         deadline = self.spec.provisioning.timeout_seconds
         try:
             machine = await self.provider.create(self.name)
+            failpoint("after-create")  # the machine exists; the Worker does not say so yet
             await self._set_provisioned(
                 "Unknown", "Provisioning", "provisioning the machine", machine=machine.id
             )
@@ -609,6 +610,7 @@ async def _destroy_machine(
             await worker._save(ref.name)
         except (WorkerError, ProviderError) as exc:  # a machine that is gone has nothing left
             logger.warning(f"work of {ref.name} on {name} could not be saved: {exc}")
+    failpoint("before-destroy")  # the work saved, the machine not yet destroyed
     await rt.provider_for(namespace, pool, spec).destroy(name)
 
 

@@ -83,6 +83,7 @@ _NOT_FOUND = 127  # bash's exit status for a script file that is not there
 _GRACE = 10.0  # past the sprite's own timeout, the client stops waiting
 _DEFAULT_RETRY = 30  # seconds, when a rate limit names no retry-after
 CAPACITY_RETRY = 60.0  # seconds before creating again after a full organisation, if not said
+API_TIMEOUT = 30.0  # seconds a REST call may take before the API counts as unreachable
 _SCRIPT_SECONDS = 30.0
 # Scripts (`bash -c SCRIPT NAME ARGS…`) longer than this are staged as files on the sprite:
 # an exec's argv travels in its URL, and ours reach 10 KB where servers may stop at 8 KB.
@@ -128,7 +129,7 @@ class SpritesProvider:
         pool: str,
         token: TokenSource,
         base_url: str | None = None,
-        timeout: float = 30.0,
+        timeout: float | None = None,
         capacity_retry: float = CAPACITY_RETRY,
     ) -> None:
         _check(_NAME, "namespace", namespace)
@@ -137,7 +138,7 @@ class SpritesProvider:
         self._labels = Labels(namespace, pool)
         self._token = token
         self._base_url = base_url or DEFAULT_BASE_URL
-        self._timeout = timeout
+        self._timeout = API_TIMEOUT if timeout is None else timeout
         self._client: sprites.AsyncSpritesClient | None = None
         self._client_lock = asyncio.Lock()
         self._known: set[str] = set()  # sprites seen to be ours, to skip the ownership check
@@ -366,20 +367,23 @@ class SpritesProvider:
             ) from None
         except sprite_errors.NotFoundError:
             raise MachineNotFound(f"{doing}: no such sprite") from None
-        except sprite_errors.NetworkError as exc:
+        except (sprite_errors.NetworkError, httpx.HTTPError) as exc:
             raise ProviderError(
-                f"{doing}: cannot reach the Sprites API at {self._base_url}: {exc}",
-                reason=UNREACHABLE,
-            ) from None
-        except httpx.HTTPError as exc:
-            raise ProviderError(
-                f"{doing}: cannot reach the Sprites API at {self._base_url}: {exc}",
+                f"{doing}: cannot reach the Sprites API at {self._base_url}: {self._why(exc)}",
                 reason=UNREACHABLE,
             ) from None
         except (sprite_errors.ExecError, sprite_errors.TimeoutError):
             raise
         except sprite_errors.SpriteError as exc:
             raise ProviderError(f"{doing}: {exc}", reason=API_ERROR) from None
+
+    def _why(self, exc: Exception) -> str:
+        """A network error in words: httpx's timeouts say nothing of themselves."""
+        if isinstance(exc, httpx.TimeoutException) or isinstance(
+            exc.__cause__, httpx.TimeoutException
+        ):
+            return f"no answer within {self._timeout:g}s"
+        return str(exc) or type(exc).__name__
 
     def _api_error(self, exc: sprite_errors.APIError, doing: str) -> ProviderError:
         status = exc.status_code

@@ -18,6 +18,15 @@ A command runs as `cd && export … && exec timeout … ARGV` through the user's
 must be a POSIX shell. The argv is quoted with `shlex.join` and holds only our constant scripts
 and validated names; data travels on stdin. `timeout` on the host kills the command's process
 group when it overruns, as the Local provider does on its host.
+
+A command given up on (past its timeout, or cancelled: a provisioning deadline) is stopped on
+the host, not merely left: TERM on its channel reaches its process group, but `timeout` exits
+with its direct child, so a child that ignores TERM (a hung setup script) would live on, and
+without a terminal nothing else ends it. Every command carries a random tag in its environment,
+inherited by all it starts (even what leaves its process group), and a reap exec TERMs, then
+KILLs every process carrying the tag (found in /proc: Linux hosts). A command whose connection
+dropped is not reaped at once, since it may be finishing what it was asked (a paste and its
+record); it is reaped with the next command given up on that host.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ import dataclasses
 import logging
 import math
 import re
+import secrets
 import shlex
 import signal
 import urllib.parse
@@ -76,6 +86,45 @@ _CONNECT_TIMEOUT = 10.0
 _KEEPALIVE = 15.0  # seconds; three unanswered keepalives close a dead connection
 _BACKOFF = (0.5, 30.0)  # first and longest wait before reconnecting to a failing host
 _SCRIPT_SECONDS = 30.0
+TAG = "SPRITE_ORCHESTRATOR_EXEC"  # the variable that marks every process of one command
+_REAP_SECONDS = 30.0
+_LOST_KEPT = 64  # tags of commands lost with their connection, reaped later (the newest)
+
+# reap.sh TAG...: stop every process whose environment holds TAG=<one of the tags>: TERM,
+# then KILL what is still there after 5 s. A tmux server and what runs under it are spared:
+# the server keeps the environment of the command that started it (provision.sh's tmux step)
+# and gives it to every pane, the agent's too. Nothing found is not an error.
+_REAP_SCRIPT = rf"""
+patterns=()
+for tag; do patterns+=(-e "{TAG}=$tag"); done
+under_tmux() {{
+    local pid=$1 stat
+    while [ "$pid" -gt 1 ]; do
+        [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "tmux: server" ] && return 0
+        stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+        read -r _ pid _ <<<"${{stat##*) }}"
+    done
+    return 1
+}}
+tagged() {{
+    local f pid
+    for f in $(grep -lzx "${{patterns[@]}}" /proc/[0-9]*/environ 2>/dev/null); do
+        pid=${{f#/proc/}}
+        pid=${{pid%/environ}}
+        under_tmux "$pid" || printf '%s\n' "$pid"
+    done
+}}
+pids=$(tagged)
+[ -z "$pids" ] && exit 0
+kill -TERM $pids 2>/dev/null || true
+SECONDS=0
+while ((SECONDS < 5)); do
+    sleep 0.1
+    pids=$(tagged)
+    [ -z "$pids" ] && exit 0
+done
+kill -KILL $pids 2>/dev/null || true
+"""
 
 # claim.sh: the claim on a host. `read` prints it; `take OWNER NAME` claims a free host
 # atomically (a hard link fails if the claim exists) and prints the claim that holds;
@@ -344,18 +393,20 @@ class SSHProvider:
         env: Mapping[str, str] | None,
         what: str,
     ) -> ExecResult:
-        command = command_line(argv, env=env, seconds=seconds)
         return await self._links[host].run(
-            command, stdin=stdin, seconds=seconds, what=f"{argv[0]} on {what}"
+            argv, env=env, stdin=stdin, seconds=seconds, what=f"{argv[0]} on {what}"
         )
 
 
-def command_line(argv: Sequence[str], *, env: Mapping[str, str] | None, seconds: float) -> str:
+def command_line(
+    argv: Sequence[str], *, env: Mapping[str, str] | None, seconds: float, tag: str = ""
+) -> str:
     """The line the host's login shell runs: at HOME, with our environment, under `timeout`.
 
     The shell exports the variables itself (an `env` process would cost another exec).
+    `tag` marks every process of the command, for a reap (see the module docstring).
     """
-    variables = {**_BASE_ENV, **(env or {})}
+    variables = {**_BASE_ENV, **(env or {}), **({TAG: tag} if tag else {})}
     for key in variables:
         _check(_ENV_NAME, "environment variable name", key)
     exports = " ".join(f"{key}={shlex.quote(value)}" for key, value in variables.items())
@@ -395,14 +446,60 @@ class _Link:
         self._failures = 0
         self._retry_at = 0.0
         self._error: ProviderError | None = None
+        self._lost: list[str] = []  # tags of commands whose connection dropped under them
+        self._reaping: set[asyncio.Task[None]] = set()
 
-    async def run(self, command: str, *, stdin: bytes, seconds: float, what: str) -> ExecResult:
-        """Run a command line; `seconds` is its limit on the host (see `command_line`)."""
+    async def run(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None,
+        stdin: bytes,
+        seconds: float,
+        what: str,
+        reap: bool = True,
+    ) -> ExecResult:
+        """Run argv; `seconds` is its limit on the host (see `command_line`). A command given
+        up on is reaped on the host, unless `reap` is False (the reap itself)."""
+        tag = secrets.token_hex(8)
+        command = command_line(argv, env=env, seconds=seconds, tag=tag)
         async with self._channels:
             process = await self._start(command)
-            return await self._finish(process, stdin=stdin, seconds=seconds, what=what)
+            try:
+                return await self._finish(process, stdin=stdin, seconds=seconds, what=what)
+            except ProviderError as exc:
+                if exc.reason == HOST_UNREACHABLE:
+                    self._lost = [*self._lost, tag][-_LOST_KEPT:]
+                elif reap:
+                    self._reap(tag)
+                raise
+            except BaseException:  # cancelled: a deadline gave up on it
+                if reap:
+                    self._reap(tag)
+                raise
+
+    def _reap(self, tag: str) -> None:
+        """Stop the command of `tag` on the host (and those lost before), in the background:
+        whoever gave up on it must not wait for that."""
+        tags, self._lost = [tag, *self._lost], []
+        task = asyncio.get_running_loop().create_task(self._kill(tags))
+        self._reaping.add(task)
+        task.add_done_callback(self._reaping.discard)
+
+    async def _kill(self, tags: Sequence[str]) -> None:
+        argv = ("bash", "-c", _REAP_SCRIPT, "reap.sh", *tags)
+        try:
+            await self.run(
+                argv, env=None, stdin=b"", seconds=_REAP_SECONDS, what="reap.sh", reap=False
+            )
+        except ProviderError as exc:
+            logger.warning(f"could not stop abandoned commands on {self.host}: {exc}")
+            self._lost = [*tags, *self._lost][-_LOST_KEPT:]
 
     async def close(self) -> None:
+        for task in list(self._reaping):
+            task.cancel()
+        await asyncio.gather(*self._reaping, return_exceptions=True)
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()

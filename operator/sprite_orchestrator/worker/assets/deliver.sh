@@ -115,8 +115,11 @@ elapsed=''
 if [ -n "$started" ] && [ -n "${EPOCHREALTIME:-}" ]; then # bash 5 measures the tmux call
     elapsed=$((10#${EPOCHREALTIME/./} - 10#${started/./}))
 fi
-# Said first: whatever happens to the record, the operator must know the paste happened.
-printf 'result=pasted\ntmux_us=%s\nsession_id=%s\n' "$elapsed" "$sid"
+# Said first: whatever happens to the record, the operator must know the paste happened. A
+# connection that dropped meanwhile (stdout gone) must not stop the record: the operator's
+# next run reads it from the marker.
+trap '' PIPE
+printf 'result=pasted\ntmux_us=%s\nsession_id=%s\n' "$elapsed" "$sid" 2>/dev/null || true
 printf '%s %s %s %s\n' "$want" "$(wc -c <"$prompt")" "${EPOCHSECONDS:-$(date +%s)}" "$sid" \
     >"$claim/.delivered.tmp"
 mv -f "$claim/.delivered.tmp" "$claim/delivered"
