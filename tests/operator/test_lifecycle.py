@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pathlib
+import shutil
 import subprocess
 
+import aiohttp
 import pytest
 
 from sprite_orchestrator.cli import demo
@@ -186,11 +188,11 @@ async def test_min_idle_warm_and_max_lowered_converge(
 
 
 async def test_a_lost_tmux_server_fails_a_delivered_task_and_replaces_the_worker(
-    operator: Cluster, demo_repo: pathlib.Path
+    operator: Cluster, remote: pathlib.Path
 ) -> None:
-    await operator.pool("demo", demo_repo, scaling={"minIdle": 0, "maxWorkers": 1})
+    await operator.pool("demo", remote, scaling={"minIdle": 0, "maxWorkers": 1})
     name = await operator.task("demo", "work demo:sleep=60")
-    await operator.condition("agenttasks", name, "Delivered", status="True")
+    await agent_writes(operator, name, "written before tmux died\n")
     old = (await operator.get("workers", "demo-1"))["metadata"]["uid"]
     tmux = await attach_argv(operator)
 
@@ -205,6 +207,9 @@ async def test_a_lost_tmux_server_fails_a_delivered_task_and_replaces_the_worker
         return all(w["metadata"]["uid"] != old for w in await operator.kube.list("workers", NS))
 
     await eventually(old_gone, timeout=30)  # its machine destroyed with it
+    # the machine was still there: its work was saved before it was destroyed
+    assert git(remote, "show", f"wip/{name}:notes.txt") == "written before tmux died"
+    assert await eventually(lambda: _reason(operator, "demo-1", old, "WorkerLost"))
     after = await operator.task("demo", "on the replacement")
     task = await operator.succeeded(after, timeout=40)
     assert succeeded(task) == ("True", "AgentCompleted")
@@ -268,6 +273,83 @@ async def test_a_tmux_server_lost_before_delivery_is_provisioned_again_in_place(
     worker = await operator.get("workers", "demo-1")
     assert worker["metadata"]["uid"] == old["metadata"]["uid"]
     assert received(operator, "demo-1") == [b"delivered after all"]
+
+
+async def event_messages(cluster: Cluster, name: str, uid: str | None = None) -> dict[str, str]:
+    """The events of one object (of that uid, if given) as {reason: message}."""
+    url = f"{cluster.url}/api/v1/namespaces/{NS}/events"
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        items = (await response.json())["items"]
+    return {
+        e["reason"]: e["message"]
+        for e in items
+        if e["involvedObject"]["name"] == name and uid in (None, e["involvedObject"].get("uid"))
+    }
+
+
+async def _reason(cluster: Cluster, name: str, uid: str | None, reason: str) -> str | None:
+    """The message of the object's event with `reason`, once it is posted."""
+    return (await event_messages(cluster, name, uid)).get(reason)
+
+
+async def lose_the_machine_before_delivery(
+    cluster: Cluster, repo: pathlib.Path, prompt: str, *, retries: int
+) -> tuple[str, str]:
+    """A warm worker takes a task whose delivery is held, then its machine vanishes;
+    returns the task's name and the lost Worker's uid."""
+    await cluster.pool("demo", repo, scaling={"minIdle": 1, "maxWorkers": 1})
+    old, _ = await cluster.condition("workers", "demo-1", "Ready", status="True")
+    hold_delivery(cluster)
+    name = await cluster.task("demo", prompt, retries=retries)
+    await cluster.condition("agenttasks", name, "Scheduled", status="True")
+    machine, tmux = home(cluster, "demo-1").parent, await attach_argv(cluster)
+    # No further delivery is tried (window 1 names no state), and none is in flight once a
+    # pass that read the new name ended (it writes the Worker's agentState last): a machine
+    # removed under a running deliver.sh would be a different fault.
+    subprocess.run([*tmux, "rename-window", "-t", "demo-dev:1", "held"], check=True)
+    await eventually(lambda: _no_agent_state(cluster), timeout=30)
+    while machine.exists():  # the disk goes first (the agent's hooks still write to it) ...
+        shutil.rmtree(machine, ignore_errors=True)
+    subprocess.run([*tmux, "kill-server"], check=False)  # ... then its processes
+    return name, str(old["metadata"]["uid"])
+
+
+async def _no_agent_state(cluster: Cluster) -> bool:
+    worker = await cluster.get("workers", "demo-1")
+    return not (worker.get("status") or {}).get("agentState")
+
+
+async def test_an_undelivered_task_is_retried_once_on_a_new_worker_when_its_machine_is_lost(
+    operator: Cluster, demo_repo: pathlib.Path
+) -> None:
+    prompt = "run me once on the replacement"
+    name, old = await lose_the_machine_before_delivery(operator, demo_repo, prompt, retries=1)
+
+    task = await operator.succeeded(name, timeout=60)
+
+    assert succeeded(task) == ("True", "AgentCompleted")
+    assert task["status"]["attempts"] == 2
+    worker = await operator.get("workers", task["status"]["workerName"])
+    assert worker["metadata"]["uid"] != old
+    assert received(operator, worker["metadata"]["name"]) == [prompt.encode()]
+    told = await eventually(lambda: _reason(operator, name, None, "Requeued"))
+    assert "worker demo-1 was lost" in told and "retrying (attempt 2 of 2)" in told
+    lost = await eventually(lambda: _reason(operator, "demo-1", old, "WorkerLost"))
+    assert "does not exist" in lost and "replaced" in lost
+
+
+async def test_an_undelivered_task_without_retries_fails_worker_lost_when_its_machine_is_lost(
+    operator: Cluster, demo_repo: pathlib.Path
+) -> None:
+    name, old = await lose_the_machine_before_delivery(operator, demo_repo, "never", retries=0)
+
+    task = await operator.succeeded(name, timeout=60)
+
+    assert succeeded(task) == ("False", "WorkerLost")
+    assert task["status"]["attempts"] == 1
+    message = next(c["message"] for c in task["status"]["conditions"] if c["type"] == "Succeeded")
+    assert "worker demo-1 was lost" in message
+    assert await eventually(lambda: _reason(operator, "demo-1", old, "WorkerLost"))
 
 
 async def test_a_machine_gone_under_a_delivered_task_fails_it_and_replaces_the_worker(

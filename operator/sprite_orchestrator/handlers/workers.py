@@ -216,7 +216,9 @@ class _Worker:
         *,
         machine: str | None = None,
         failures: int | None = None,
-    ) -> None:
+    ) -> Body:
+        """Set Provisioned (and Ready, unless True); returns the Worker as written."""
+
         def change(_: Body, s: WorkerStatus) -> WorkerStatus:
             conditions = c.upsert(
                 s.conditions,
@@ -244,7 +246,10 @@ class _Worker:
                 update["provision_failures"] = failures or 0
             return s.model_copy(update=update)
 
-        await st.update(self.rt.kube, WORKERS, self.namespace, self.name, WorkerStatus, change)
+        body, _ = await st.update(
+            self.rt.kube, WORKERS, self.namespace, self.name, WorkerStatus, change
+        )
+        return body
 
     # -- polling ---------------------------------------------------------------------------
 
@@ -326,13 +331,16 @@ class _Worker:
         retries = int((task.get("spec") or {}).get("retries") or 0)
         message = f"worker {self.name} was lost: {detail}"
         if not task_states.is_delivered(status) and status.attempts <= retries:
-            body = await self._transition(name, task_states.requeued, message + "; retrying")
+            retry = f"{message}; retrying (attempt {status.attempts + 1} of {retries + 1})"
+            body = await self._transition(name, task_states.requeued, retry)
+            events.warn(body, reason=task_states.REQUEUED, message=retry)
         else:
             body = await self._transition(
                 name, task_states.failed, task_states.WORKER_LOST, message
             )
-        events.warn(body, reason=task_states.WORKER_LOST, message=message)
-        await self._set_provisioned("False", task_states.WORKER_LOST, message)
+            events.warn(body, reason=task_states.WORKER_LOST, message=message)
+        worker = await self._set_provisioned("False", task_states.WORKER_LOST, message)
+        events.warn(worker, reason=task_states.WORKER_LOST, message=f"{message}; replaced")
         await self.rt.kube.delete(WORKERS, self.namespace, self.name)  # a new one replaces it
 
     async def _deliver(self, task: Body, reading: readings.Reading) -> None:
