@@ -229,6 +229,22 @@ async def test_priority_goes_first(operator: Cluster, demo_repo: pathlib.Path) -
     assert high_task["status"]["deliveredTime"] <= low_task["status"]["deliveredTime"]
 
 
+async def test_tasks_created_in_one_second_are_served_in_creation_order(
+    operator: Cluster, demo_repo: pathlib.Path
+) -> None:
+    await operator.pool("demo", demo_repo, scaling={"minIdle": 0, "maxWorkers": 1})
+    busy = await operator.task("demo", "hold the worker demo:sleep=2")
+    await operator.condition("agenttasks", busy, "Delivered", status="True")
+    names = [await operator.task("demo", f"queued {i}") for i in range(3)]
+
+    done = [await operator.succeeded(name, timeout=60) for name in names]
+
+    assert all(succeeded(task) == ("True", "AgentCompleted") for task in done)
+    assert received(operator, "demo-1")[1:] == [b"queued 0", b"queued 1", b"queued 2"]
+    queued = [task["status"]["queuedTime"] for task in done]
+    assert queued == sorted(queued)
+
+
 async def test_idle_reaping_never_takes_a_busy_worker(
     operator: Cluster, demo_repo: pathlib.Path, clock: Clock
 ) -> None:

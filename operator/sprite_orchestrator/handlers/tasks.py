@@ -8,20 +8,25 @@ from sprite_orchestrator.core import tasks as task_states
 from sprite_orchestrator.handlers import events, inputs
 from sprite_orchestrator.handlers import status as st
 from sprite_orchestrator.handlers.objects import POOLS, WORKERS
-from sprite_orchestrator.handlers.runtime import Runtime
+from sprite_orchestrator.handlers.runtime import Runtime, iso_micro
 from sprite_orchestrator.kube import Body, NotFound
 from sprite_orchestrator.models import AgentTaskSpec, AgentTaskStatus, WorkerStatus
 
 
 async def admit(rt: Runtime, body: Body) -> None:
-    """First visit (or resume): a task that cannot run ends at once with a reason."""
+    """First visit (or resume): a task that cannot run ends at once with a reason.
+
+    Its queue time is read first, before any await, so tasks keep the order kopf saw them
+    in (the watch stream's, the API's), which creationTimestamp's whole seconds lose.
+    """
+    queued = iso_micro(rt.now())
     meta = body["metadata"]
     namespace, name = meta["namespace"], meta["name"]
     if task_states.is_finished(st.load(AgentTaskStatus, body)):
         return
     problem = await _problem(rt, namespace, body)
     if problem is None:
-        await st.transition(rt, namespace, name, task_states.initial)
+        await st.transition(rt, namespace, name, task_states.admitted, queued)
         rt.wake(POOLS, namespace, body["spec"].get("pool", ""))
         return
     updated = await st.transition(rt, namespace, name, task_states.failed, *problem)
