@@ -424,3 +424,67 @@ async def _idle_since(cluster: Cluster, after: str | None = None) -> str | None:
 async def _counted(cluster: Cluster, *, busy: int) -> dict | None:
     pool = await cluster.get("workerpools", "demo")
     return pool if (pool.get("status") or {}).get("busyReplicas") == busy else None
+
+
+def lock_the_wip_branch(cluster: Cluster, task: str) -> pathlib.Path:
+    """A stale ref lock: git cannot update wip/<task>, so the work cannot be saved."""
+    lock = home(cluster, "demo-1") / "demo" / ".git" / "refs" / "heads" / "wip" / f"{task}.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.touch()
+    return lock
+
+
+async def _not_saved(cluster: Cluster) -> dict | None:
+    worker = await cluster.get("workers", "demo-1")
+    ready = next(x for x in worker["status"]["conditions"] if x["type"] == "Ready")
+    return ready if ready["reason"] == "WorkNotSaved" else None
+
+
+async def test_a_worker_whose_work_cannot_be_saved_keeps_its_machine_until_it_is(
+    operator: Cluster, remote: pathlib.Path
+) -> None:
+    await operator.pool("demo", remote, scaling={"minIdle": 0, "maxWorkers": 1})
+    name = await operator.task("demo", "work demo:sleep=60")
+    await agent_writes(operator, name, "never lost\n")
+    lock = lock_the_wip_branch(operator, name)
+    uid = (await operator.get("workers", "demo-1"))["metadata"]["uid"]
+
+    await operator.kube.delete("workers", NS, "demo-1")
+
+    ready = await eventually(lambda: _not_saved(operator), timeout=30)
+    assert (
+        ready["status"] == "False" and f"the work of task {name} could not be" in ready["message"]
+    )
+    assert "update-ref" in ready["message"]
+    assert home(operator, "demo-1").is_dir()  # the machine, and the work on it, kept
+    assert await eventually(lambda: _reason(operator, "demo-1", uid, "WorkNotSaved"))
+
+    lock.unlink()  # the retry (after 5 s of backoff) saves it, then the machine goes
+
+    async def gone() -> bool:
+        return all(w["metadata"]["uid"] != uid for w in await operator.kube.list("workers", NS))
+
+    await eventually(gone, timeout=60)
+    assert git(remote, "show", f"wip/{name}:notes.txt") == "never lost"
+
+
+async def test_a_reset_whose_work_cannot_be_saved_waits_for_the_save(
+    operator: Cluster, remote: pathlib.Path
+) -> None:
+    await operator.pool("demo", remote, scaling={"minIdle": 0, "maxWorkers": 1})
+    name = await operator.task("demo", "work demo:sleep=60")
+    await agent_writes(operator, name, "kept through a reset\n")
+    lock = lock_the_wip_branch(operator, name)
+
+    reset = {"metadata": {"annotations": {"orchestrator.dev/reset-requested": "now"}}}
+    await operator.kube.patch("workers", NS, "demo-1", reset)
+
+    await eventually(lambda: _not_saved(operator), timeout=30)
+    assert (home(operator, "demo-1") / "demo" / "notes.txt").read_text() == "kept through a reset\n"
+    assert succeeded(await operator.get("agenttasks", name))[0] == "Unknown"
+
+    lock.unlink()
+    task = await operator.succeeded(name, timeout=60)
+
+    assert succeeded(task) == ("False", "WorkerReset")
+    assert git(remote, "show", f"wip/{name}:notes.txt") == "kept through a reset"

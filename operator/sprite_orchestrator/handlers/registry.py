@@ -117,8 +117,13 @@ def make_registry(
     async def worker_deleted(
         *, body: Any, namespace: str | None, spec: Any, memo: Any, **_: Any
     ) -> None:
-        await workers.destroy(_rt(memo), _ns(namespace), dict(body))
-        _rt(memo).wake(POOLS, _ns(namespace), spec.get("pool", ""))
+        rt, key = _rt(memo), ("destroying", _ns(namespace), str(body["metadata"]["name"]))
+        try:
+            await workers.destroy(rt, _ns(namespace), dict(body))
+        except workers.WorkNotSaved as exc:  # the machine is kept until its work is saved
+            raise kopf.TemporaryError(str(exc), delay=rt.backoff(key)) from exc
+        rt.succeeded(key)
+        rt.wake(POOLS, _ns(namespace), spec.get("pool", ""))
 
     @kopf.on.resume(GROUP, VERSION, TASKS, registry=registry)
     @kopf.on.create(GROUP, VERSION, TASKS, registry=registry)

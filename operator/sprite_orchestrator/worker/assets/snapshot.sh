@@ -35,7 +35,8 @@ else
         || { echo "detail=git commit-tree failed"; exit 5; }
     echo changed=yes
 fi
-git update-ref "refs/heads/$branch" "$commit"
+git update-ref "refs/heads/$branch" "$commit" 2>/dev/null ||
+    { echo "detail=git update-ref refs/heads/$branch failed (a stale lock?)"; exit 5; }
 echo "commit=$commit"
 
 if git remote get-url origin >/dev/null 2>&1 &&
