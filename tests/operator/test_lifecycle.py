@@ -118,6 +118,19 @@ async def test_ttl_deletes_a_finished_task(operator: Cluster, demo_repo: pathlib
     await eventually(gone, timeout=20)
 
 
+async def test_ttl_deletes_a_finished_task_that_has_no_pool(operator: Cluster) -> None:
+    name = await operator.task("nope", "no such pool", ttlSecondsAfterFinished=1)
+    task = await operator.succeeded(name)
+    assert succeeded(task) == ("False", "PoolNotFound")
+
+    async def gone() -> bool:
+        return name not in {
+            t["metadata"]["name"] for t in await operator.kube.list("agenttasks", NS)
+        }
+
+    await eventually(gone, timeout=20)
+
+
 async def test_the_30_minute_rule_saves_work_while_the_agent_runs(
     operator: Cluster, remote: pathlib.Path, clock: Clock
 ) -> None:

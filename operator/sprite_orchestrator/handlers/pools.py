@@ -32,7 +32,6 @@ from sprite_orchestrator.handlers.objects import (
 from sprite_orchestrator.handlers.runtime import Runtime, parse_iso
 from sprite_orchestrator.kube import Body, Conflict, NotFound
 from sprite_orchestrator.models import (
-    AgentTaskStatus,
     ConditionStatus,
     ObjectRef,
     WorkerPoolSpec,
@@ -118,7 +117,8 @@ async def _settle(
     """Settle every task that is not on a worker; return those to bind and the next deadline.
 
     The Worker's taskRef is the truth of a binding (a deleting worker holds nothing).
-    Finished tasks past their TTL go; pending ones cancelled or past their timeout end.
+    Pending tasks cancelled or past their timeout end. (Finished tasks' TTLs are each
+    task's own: see tasks.expire, which also serves tasks whose pool never existed.)
     """
     holders = {
         ref.name
@@ -131,7 +131,6 @@ async def _settle(
     for task in tasks:
         name, status = name_of(task), task_status(task)
         if is_finished(task):
-            due.append(await _expire(rt, namespace, task, status, now=now))
             continue
         if is_deleting(task) or name in holders or not status.conditions:
             continue  # deleting: its finalizer lets go; no conditions yet: not admitted yet
@@ -146,18 +145,6 @@ async def _settle(
             created = parse_iso(task["metadata"].get("creationTimestamp"))
             due.append(deadlines.remaining(created, spec.get("timeoutSeconds"), now=now))
     return pending, deadlines.soonest(*due, default=3600.0)
-
-
-async def _expire(
-    rt: Runtime, namespace: str, task: Body, status: AgentTaskStatus, *, now: float
-) -> float | None:
-    """Delete a finished task past ttlSecondsAfterFinished; else say when it will be."""
-    ttl = (task.get("spec") or {}).get("ttlSecondsAfterFinished")
-    done = parse_iso(status.completion_time)
-    if deadlines.expired(done, ttl, now=now):
-        await rt.kube.delete(TASKS, namespace, name_of(task))
-        return None
-    return deadlines.remaining(done, ttl, now=now)
 
 
 async def _lost(rt: Runtime, namespace: str, task: str, worker: str) -> None:

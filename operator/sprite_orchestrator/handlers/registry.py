@@ -137,6 +137,27 @@ def make_registry(
             _rt(memo).wake(WORKERS, _ns(namespace), holder)
             raise kopf.TemporaryError(f"worker {holder} is saving the task's work", delay=1)
 
+    @kopf.daemon(
+        GROUP,
+        VERSION,
+        TASKS,
+        when=lambda body, **_: tasks.expiring(dict(body)),
+        cancellation_timeout=5.0,
+        registry=registry,
+    )
+    async def task_ttl(
+        *, name: str, namespace: str | None, stopped: Any, memo: Any, **_: Any
+    ) -> None:
+        rt, key = _rt(memo), (TASKS, _ns(namespace), name)
+        try:
+            while not stopped:
+                delay = await tasks.expire(rt, _ns(namespace), name)
+                if delay is None:
+                    return
+                await rt.sleep(key, delay, stopped)
+        finally:
+            rt.forget(key)
+
     @kopf.on.event(GROUP, VERSION, TASKS, registry=registry)
     def task_changed(*, namespace: str | None, spec: Any, memo: Any, **_: Any) -> None:
         _rt(memo).wake(POOLS, _ns(namespace), spec.get("pool", ""))
