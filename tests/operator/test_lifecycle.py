@@ -419,6 +419,11 @@ async def test_a_workers_idle_clock_restarts_when_it_is_bound(
     await operator.condition("agenttasks", name, "Delivered", status="True")
     busy = await operator.get("workers", "demo-1")
     pool = await eventually(lambda: _counted(operator, busy=1))
+    _, ready = await operator.condition("workerpools", "demo", "Ready", status="False")
+    assert ready["reason"] == "AllBusy"  # minIdle 1 unmet, but nothing is provisioning
+    assert ready["message"] == (
+        "all 1 workers are busy (maxWorkers 1); 0 idle of 1 wanted, none can be added"
+    )
     await operator.kube.patch("agenttasks", NS, name, {"spec": {"cancelled": True}})
     await operator.succeeded(name)
 

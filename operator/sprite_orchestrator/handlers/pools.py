@@ -41,6 +41,8 @@ from sprite_orchestrator.models import (
 
 logger = logging.getLogger(__name__)
 
+ALL_BUSY = "AllBusy"  # Ready=False: every worker has a task and maxWorkers allows no more
+
 
 async def reconcile(rt: Runtime, namespace: str, name: str) -> float:
     """One pass over a pool; returns the seconds until the next unprompted pass."""
@@ -234,6 +236,12 @@ async def _pool_status(
     elif ready >= min(spec.scaling.min_idle, spec.scaling.max_workers):
         value, reason = "True", "WorkersReady"
         message = f"{ready} idle, {busy} busy, at most {spec.scaling.max_workers}"
+    elif busy >= len(views) >= spec.scaling.max_workers:  # nothing is being provisioned
+        value, reason = "False", ALL_BUSY
+        message = (
+            f"all {busy} workers are busy (maxWorkers {spec.scaling.max_workers}); "
+            f"0 idle of {spec.scaling.min_idle} wanted, none can be added"
+        )
     else:
         value, reason = "False", "Provisioning"
         message = f"{ready} idle of {spec.scaling.min_idle} wanted; workers are being provisioned"
