@@ -506,3 +506,73 @@ async def test_a_reset_whose_work_cannot_be_saved_waits_for_the_save(
 
     assert succeeded(task) == ("False", "WorkerReset")
     assert git(remote, "show", f"wip/{name}:notes.txt") == "kept through a reset"
+
+
+async def test_a_queued_task_cancelled_by_spec_ends_cancelled_unrun(
+    operator: Cluster, demo_repo: pathlib.Path
+) -> None:
+    await operator.pool("demo", demo_repo, scaling={"minIdle": 0, "maxWorkers": 1})
+    busy = await operator.task("demo", "hold the worker demo:sleep=3")
+    await operator.condition("agenttasks", busy, "Delivered", status="True")
+    queued = await operator.task("demo", "never run")
+    await operator.condition("agenttasks", queued, "Scheduled", status="False")
+
+    await operator.kube.patch("agenttasks", NS, queued, {"spec": {"cancelled": True}})
+    task = await operator.succeeded(queued)
+
+    assert succeeded(task) == ("False", "Cancelled")
+    assert conditions(task)["Scheduled"] == ("False", "Cancelled")
+    assert not task["status"].get("workerName") and task["status"]["attempts"] == 0
+    await operator.succeeded(busy, timeout=40)
+    after = await operator.task("demo", "the next one")
+    await operator.succeeded(after, timeout=40)
+    assert received(operator, "demo-1") == [b"hold the worker demo:sleep=3", b"the next one"]
+
+
+async def test_min_idle_raised_on_a_live_pool_warms_that_many(
+    operator: Cluster, demo_repo: pathlib.Path
+) -> None:
+    await operator.pool("demo", demo_repo, scaling={"minIdle": 0, "maxWorkers": 3})
+    await operator.succeeded(await operator.task("demo", "one"))
+    await operator.condition("workers", "demo-1", "Ready", status="True")  # released, idle
+
+    scaling = {"spec": {"scaling": {"minIdle": 2}}}
+    await operator.kube.patch("workerpools", NS, "demo", scaling)
+
+    async def two_ready() -> dict | None:
+        pool = await operator.get("workerpools", "demo")
+        status = pool.get("status") or {}
+        return pool if (status.get("readyReplicas"), status.get("replicas")) == (2, 2) else None
+
+    pool = await eventually(two_ready, timeout=60)
+    assert conditions(pool)["Ready"] == ("True", "WorkersReady")
+    assert pool["status"]["observedGeneration"] == pool["metadata"]["generation"]
+
+
+async def test_a_worker_is_reset_to_the_pools_ref_between_tasks(
+    operator: Cluster, remote: pathlib.Path, tmp_path: pathlib.Path
+) -> None:
+    src = tmp_path / "release"
+    subprocess.run(["git", "clone", "-q", str(remote), str(src)], check=True)
+    git(src, "checkout", "-q", "-b", "release")
+    (src / "RELEASE").write_text("the release branch\n")
+    git(src, "add", "RELEASE")
+    git(src, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "release")
+    git(src, "push", "-q", "origin", "release")
+    release = git(remote, "rev-parse", "release")
+    await operator.pool("demo", remote, scaling={"minIdle": 0, "maxWorkers": 1})
+    await operator.kube.patch("workerpools", NS, "demo", {"spec": {"repo": {"ref": "release"}}})
+    name = await operator.task("demo", "work demo:sleep=60")
+    await agent_writes(operator, name, "on a branch of its own\n")
+    worktree = home(operator, "demo-1") / "demo"
+    git(worktree, "checkout", "-q", "-b", "agent-branch")
+
+    await operator.kube.patch("agenttasks", NS, name, {"spec": {"cancelled": True}})
+    await operator.succeeded(name)
+    await operator.condition("workers", "demo-1", "Ready", status="True")
+
+    assert git(worktree, "rev-parse", "--abbrev-ref", "HEAD") == "release"
+    assert git(worktree, "rev-parse", "HEAD") == release
+    assert git(worktree, "status", "--porcelain") == ""
+    assert (worktree / "RELEASE").exists() and not (worktree / "notes.txt").exists()
+    assert git(remote, "show", f"wip/{name}:notes.txt") == "on a branch of its own"
