@@ -343,6 +343,10 @@ async def lose_the_machine_before_delivery(
     return name, str(old["metadata"]["uid"])
 
 
+async def _true(value: bool) -> bool:
+    return value
+
+
 async def _no_agent_state(cluster: Cluster) -> bool:
     worker = await cluster.get("workers", "demo-1")
     return not (worker.get("status") or {}).get("agentState")
@@ -388,6 +392,9 @@ async def test_a_machine_gone_under_a_delivered_task_fails_it_and_replaces_the_w
     name = await operator.task("demo", "work demo:sleep=60", retries=3)
     await operator.condition("agenttasks", name, "Delivered", status="True")
     old = (await operator.get("workers", "demo-1"))["metadata"]["uid"]
+    # the agent's last hook before it works has run: none writes under the old path later
+    status = home(operator, "demo-1") / ".sprite-orchestrator" / "status.json"
+    await eventually(lambda: _true('"event":"PostToolUse"' in status.read_text()))
 
     machine = home(operator, "demo-1")
     machine.rename(machine.with_name("gone"))  # the provider no longer finds the machine
