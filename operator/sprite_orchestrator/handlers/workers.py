@@ -163,14 +163,14 @@ class _Worker:
 
     async def save_before_losing(self, task: str) -> bool:
         """Save the work before the machine is destroyed or reset: True once saved, False if
-        the machine is gone (nothing is left to save). Any other failure keeps the machine:
-        the Worker says so (Ready=False, WorkNotSaved, and an event) and WorkNotSaved is
-        raised, so the caller retries with backoff rather than lose the work."""
+        the machine, or its repo, is gone (nothing is left to save). Any other failure keeps
+        the machine: the Worker says so (Ready=False, WorkNotSaved, and an event) and
+        WorkNotSaved is raised, so the caller retries with backoff rather than lose the work."""
         try:
             await self._save(task)
         except (WorkerError, ProviderError) as exc:
-            if isinstance(exc, MachineNotFound) or not await self._exists():
-                logger.warning(f"work of {task} on {self.name} not saved, machine gone: {exc}")
+            if isinstance(exc, MachineNotFound | snapshot.NoRepo) or not await self._exists():
+                logger.warning(f"work of {task} on {self.name} not saved, nothing left: {exc}")
                 return False
             message = (
                 f"the work of task {task} could not be saved; the machine is kept and saving "
