@@ -91,6 +91,10 @@ def test_agent_task_health(obj: dict[str, Any], expected: tuple[str, str]) -> No
             ("Healthy", "PoolExhausted: all 5 workers are busy"),
         ),
         (
+            pool(cond("Ready", "False", "AllBusy", "all 1 workers are busy")),
+            ("Healthy", "AllBusy: all 1 workers are busy"),
+        ),
+        (
             pool(cond("Ready", "False", "Provisioning", "0 idle of 1 wanted")),
             ("Progressing", "Provisioning: 0 idle of 1 wanted"),
         ),
@@ -100,7 +104,16 @@ def test_agent_task_health(obj: dict[str, Any], expected: tuple[str, str]) -> No
         ),
         (pool(), ("Progressing", "Waiting for the pool's workers")),
     ],
-    ids=["new", "stale", "ready", "exhausted", "provisioning", "invalid", "no-condition"],
+    ids=[
+        "new",
+        "stale",
+        "ready",
+        "exhausted",
+        "all-busy",
+        "provisioning",
+        "invalid",
+        "no-condition",
+    ],
 )
 def test_worker_pool_health(obj: dict[str, Any], expected: tuple[str, str]) -> None:
     assert health("WorkerPool", obj) == expected

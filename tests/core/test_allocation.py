@@ -207,3 +207,29 @@ def test_failing_workers_stop_the_pool_from_creating_more() -> None:
     )
     assert plan.create == ()
     assert plan.waiting["a"].reason == al.WORKERS_FAILING
+
+
+@given(
+    st.lists(
+        st.tuples(st.text("abcdefghij", min_size=1, max_size=5), st.integers(0, 999_999)),
+        min_size=2,
+        max_size=8,
+        unique_by=(lambda t: t[0], lambda t: t[1]),
+    )
+)
+def test_tasks_created_in_the_same_second_are_served_as_they_were_admitted(
+    tasks: list[tuple[str, int]],
+) -> None:
+    """creationTimestamp has whole seconds and names are random: admission time decides."""
+    second = "2026-01-01T00:00:07Z"
+    views = [T(name, second, queued=f"2026-01-01T00:00:07.{us:06d}Z") for name, us in tasks]
+
+    served = [t.name for t in al.queue(views)]
+
+    assert served == [name for name, _ in sorted(tasks, key=lambda t: t[1])]
+
+
+def test_an_older_second_goes_first_whatever_the_admission_time() -> None:
+    late = T("a", "2026-01-01T00:00:08Z", queued="2026-01-01T00:00:08.000001Z")
+    early = T("z", "2026-01-01T00:00:07Z", queued="2026-01-01T00:00:08.000002Z")
+    assert [t.name for t in al.queue([late, early])] == ["z", "a"]

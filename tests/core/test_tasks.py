@@ -173,3 +173,10 @@ def test_a_killed_agent_ends_agent_exited_and_an_api_error_agent_error() -> None
 def test_the_session_of_a_delivery_is_recorded() -> None:
     s = t.delivered(t.initial(AgentTaskStatus(), **KW), "kite-1", "ab" * 32, "0-1-2", **KW)
     assert s.session_id == "0-1-2"
+
+
+def test_admission_keeps_the_first_queue_time() -> None:
+    first = t.admitted(AgentTaskStatus(), "2026-01-01T00:00:07.000001Z", **KW)
+    again = t.admitted(first, "2026-01-01T00:00:09.000000Z", **KW)
+    assert again.queued_time == "2026-01-01T00:00:07.000001Z"
+    assert {x.type for x in again.conditions} >= {"Scheduled", "Succeeded"}

@@ -101,7 +101,10 @@ async def test_a_hanging_setup_script_times_out(operator: Cluster, tmp_path: pat
 async def test_a_worker_failing_provisioning_n_times_is_replaced(
     operator: Cluster, tmp_path: pathlib.Path
 ) -> None:
-    await operator.pool("demo", failing_repo(tmp_path / "bad"), provisioning={"maxFailures": 2})
+    attempts = tmp_path / "attempts"
+    script = f"#!/bin/bash\ndate +%s.%N >> {attempts}\necho 'broken' >&2\nexit 3\n"
+    repo = repo_with_setup(tmp_path / "bad", script)
+    await operator.pool("demo", repo, provisioning={"maxFailures": 2})
     await operator.task("demo", "anything")
 
     first = await eventually(lambda: _failed(operator, 1))
@@ -117,6 +120,8 @@ async def test_a_worker_failing_provisioning_n_times_is_replaced(
     assert fresh["metadata"]["name"].startswith("demo-")
     reasons = await eventually(lambda: _having(events(operator, "demo-1"), {"WorkerReplaced"}))
     assert reasons.count("ProvisioningFailed") >= 2
+    first_run, second_run = [float(t) for t in attempts.read_text().split()][:2]
+    assert second_run - first_run >= 5  # backed off 5 s, not looping hot
 
     async def old_gone() -> bool:  # its finalizer destroyed the machine, then it went
         uids = {w["metadata"]["uid"] for w in await operator.kube.list("workers", NS)}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from sprite_orchestrator.worker import snapshot
 from tests.worker.workerkit import Worker
 
@@ -78,3 +80,21 @@ async def test_nothing_to_save_keeps_head(worker: Worker) -> None:
     head = git(repo, "rev-parse", "HEAD")
     saved = await snapshot.save(worker.provider, worker.name, repo_dir="demo", branch="wip/t2")
     assert (saved.changed, saved.commit) == (False, head)
+
+
+async def test_a_locked_branch_fails_the_save_and_no_repo_is_nothing_to_save(
+    worker: Worker,
+) -> None:
+    repo = worker.home / "demo"
+    (repo / "new.txt").write_text("work\n")
+    lock = repo / ".git" / "refs" / "heads" / "wip" / "kite-abc12.lock"
+    lock.parent.mkdir(parents=True)
+    lock.touch()
+    branch = snapshot.branch_for("kite-abc12")
+
+    with pytest.raises(snapshot.SnapshotFailed, match="update-ref") as failed:
+        await snapshot.save(worker.provider, worker.name, repo_dir="demo", branch=branch)
+    assert not isinstance(failed.value, snapshot.NoRepo)  # the work is there: keep it
+
+    with pytest.raises(snapshot.NoRepo, match="no repo at ~/gone"):
+        await snapshot.save(worker.provider, worker.name, repo_dir="gone", branch=branch)

@@ -2,8 +2,8 @@
 --   resource.customizations.health.orchestrator.dev_WorkerPool: |
 --     <this file>
 -- Progressing until the operator has observed the current spec; then the Ready condition:
--- True (and PoolExhausted: all workers busy is a pool at work) is Healthy, Provisioning is
--- Progressing, any other False reason (InvalidSpec, …) is Degraded.
+-- True (and PoolExhausted or AllBusy: all workers busy is a pool at work) is Healthy,
+-- Provisioning is Progressing, any other False reason (InvalidSpec, …) is Degraded.
 -- Lua 5.1 (Argo CD's interpreter); tests/chart/test_argocd_health.py runs it.
 local hs = {}
 
@@ -37,7 +37,8 @@ local ready = condition(status, "Ready")
 if ready == nil or ready.status == "Unknown" then
   hs.status = "Progressing"
   hs.message = "Waiting for the pool's workers"
-elseif ready.status == "True" or ready.reason == "PoolExhausted" then
+elseif ready.status == "True" or ready.reason == "PoolExhausted"
+    or ready.reason == "AllBusy" then
   hs.status = "Healthy"
   hs.message = say(ready)
 elseif ready.reason == "Provisioning" then

@@ -47,8 +47,11 @@ class TaskView:
     """A pending task: not finished, not bound to any worker."""
 
     name: str
-    created: str  # RFC 3339; sorts chronologically
+    created: str  # RFC 3339 to the second (creationTimestamp); sorts chronologically
     priority: int = 0
+    # RFC 3339 with microseconds (admission): orders tasks created in the same second, as
+    # the API received them; "" (admitted before it was recorded) goes first.
+    queued: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,8 +83,12 @@ class Plan:
 
 
 def queue(tasks: Sequence[TaskView]) -> list[TaskView]:
-    """Pending tasks in service order: higher priority first, then oldest first."""
-    return sorted(tasks, key=lambda t: (-t.priority, t.created, t.name))
+    """Pending tasks in service order: higher priority first, then oldest first.
+
+    creationTimestamp has whole seconds; within one, the admission time decides (names are
+    random suffixes and would serve the same second's tasks in any order).
+    """
+    return sorted(tasks, key=lambda t: (-t.priority, t.created, t.queued, t.name))
 
 
 def _by_index(pool: str, workers: Sequence[WorkerView]) -> list[WorkerView]:

@@ -83,6 +83,16 @@ def initial(status: AgentTaskStatus, *, generation: int | None, now: str) -> Age
     return _set(status, c.SUCCEEDED, "Unknown", PENDING, "waiting for a worker", **kw)
 
 
+def admitted(
+    status: AgentTaskStatus, queued: str, *, generation: int | None, now: str
+) -> AgentTaskStatus:
+    """The first conditions, and when the task joined its pool's queue (kept once set)."""
+    status = initial(status, generation=generation, now=now)
+    if status.queued_time is not None:
+        return status
+    return status.model_copy(update={"queued_time": queued})
+
+
 def failed(
     status: AgentTaskStatus, reason: str, message: str, *, generation: int | None, now: str
 ) -> AgentTaskStatus:

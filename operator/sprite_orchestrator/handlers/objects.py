@@ -67,6 +67,7 @@ def task_view(body: Body) -> allocation.TaskView:
         name=name_of(body),
         created=str(body["metadata"].get("creationTimestamp") or ""),
         priority=int((body.get("spec") or {}).get("priority") or 0),
+        queued=task_status(body).queued_time or "",
     )
 
 

@@ -32,7 +32,6 @@ from sprite_orchestrator.handlers.objects import (
 from sprite_orchestrator.handlers.runtime import Runtime, parse_iso
 from sprite_orchestrator.kube import Body, Conflict, NotFound
 from sprite_orchestrator.models import (
-    AgentTaskStatus,
     ConditionStatus,
     ObjectRef,
     WorkerPoolSpec,
@@ -41,6 +40,8 @@ from sprite_orchestrator.models import (
 )
 
 logger = logging.getLogger(__name__)
+
+ALL_BUSY = "AllBusy"  # Ready=False: every worker has a task and maxWorkers allows no more
 
 
 async def reconcile(rt: Runtime, namespace: str, name: str) -> float:
@@ -118,7 +119,8 @@ async def _settle(
     """Settle every task that is not on a worker; return those to bind and the next deadline.
 
     The Worker's taskRef is the truth of a binding (a deleting worker holds nothing).
-    Finished tasks past their TTL go; pending ones cancelled or past their timeout end.
+    Pending tasks cancelled or past their timeout end. (Finished tasks' TTLs are each
+    task's own: see tasks.expire, which also serves tasks whose pool never existed.)
     """
     holders = {
         ref.name
@@ -131,7 +133,6 @@ async def _settle(
     for task in tasks:
         name, status = name_of(task), task_status(task)
         if is_finished(task):
-            due.append(await _expire(rt, namespace, task, status, now=now))
             continue
         if is_deleting(task) or name in holders or not status.conditions:
             continue  # deleting: its finalizer lets go; no conditions yet: not admitted yet
@@ -146,18 +147,6 @@ async def _settle(
             created = parse_iso(task["metadata"].get("creationTimestamp"))
             due.append(deadlines.remaining(created, spec.get("timeoutSeconds"), now=now))
     return pending, deadlines.soonest(*due, default=3600.0)
-
-
-async def _expire(
-    rt: Runtime, namespace: str, task: Body, status: AgentTaskStatus, *, now: float
-) -> float | None:
-    """Delete a finished task past ttlSecondsAfterFinished; else say when it will be."""
-    ttl = (task.get("spec") or {}).get("ttlSecondsAfterFinished")
-    done = parse_iso(status.completion_time)
-    if deadlines.expired(done, ttl, now=now):
-        await rt.kube.delete(TASKS, namespace, name_of(task))
-        return None
-    return deadlines.remaining(done, ttl, now=now)
 
 
 async def _lost(rt: Runtime, namespace: str, task: str, worker: str) -> None:
@@ -247,6 +236,12 @@ async def _pool_status(
     elif ready >= min(spec.scaling.min_idle, spec.scaling.max_workers):
         value, reason = "True", "WorkersReady"
         message = f"{ready} idle, {busy} busy, at most {spec.scaling.max_workers}"
+    elif busy >= len(views) >= spec.scaling.max_workers:  # nothing is being provisioned
+        value, reason = "False", ALL_BUSY
+        message = (
+            f"all {busy} workers are busy (maxWorkers {spec.scaling.max_workers}); "
+            f"0 idle of {spec.scaling.min_idle} wanted, none can be added"
+        )
     else:
         value, reason = "False", "Provisioning"
         message = f"{ready} idle of {spec.scaling.min_idle} wanted; workers are being provisioned"

@@ -117,11 +117,13 @@ def make_registry(
     async def worker_deleted(
         *, body: Any, namespace: str | None, spec: Any, memo: Any, **_: Any
     ) -> None:
+        rt, key = _rt(memo), ("destroying", _ns(namespace), str(body["metadata"]["name"]))
         try:
-            await workers.destroy(_rt(memo), _ns(namespace), dict(body))
+            await workers.destroy(rt, _ns(namespace), dict(body))
         except workers.MachineKept as exc:  # the Worker stays until its machine is gone
-            raise kopf.TemporaryError(str(exc), delay=30) from None
-        _rt(memo).wake(POOLS, _ns(namespace), spec.get("pool", ""))
+            raise kopf.TemporaryError(str(exc), delay=rt.backoff(key)) from None
+        rt.succeeded(key)
+        rt.wake(POOLS, _ns(namespace), spec.get("pool", ""))
 
     @kopf.on.resume(GROUP, VERSION, TASKS, registry=registry)
     @kopf.on.create(GROUP, VERSION, TASKS, registry=registry)
@@ -134,6 +136,27 @@ def make_registry(
         if holder is not None:
             _rt(memo).wake(WORKERS, _ns(namespace), holder)
             raise kopf.TemporaryError(f"worker {holder} is saving the task's work", delay=1)
+
+    @kopf.daemon(
+        GROUP,
+        VERSION,
+        TASKS,
+        when=lambda body, **_: tasks.expiring(dict(body)),
+        cancellation_timeout=5.0,
+        registry=registry,
+    )
+    async def task_ttl(
+        *, name: str, namespace: str | None, stopped: Any, memo: Any, **_: Any
+    ) -> None:
+        rt, key = _rt(memo), (TASKS, _ns(namespace), name)
+        try:
+            while not stopped:
+                delay = await tasks.expire(rt, _ns(namespace), name)
+                if delay is None:
+                    return
+                await rt.sleep(key, delay, stopped)
+        finally:
+            rt.forget(key)
 
     @kopf.on.event(GROUP, VERSION, TASKS, registry=registry)
     def task_changed(*, namespace: str | None, spec: Any, memo: Any, **_: Any) -> None:

@@ -26,6 +26,12 @@ def iso(seconds: float) -> str:
     return stamp.isoformat().replace("+00:00", "Z")
 
 
+def iso_micro(seconds: float) -> str:
+    """RFC 3339 in UTC to the microsecond, always 6 digits, so such stamps sort as text."""
+    stamp = datetime.datetime.fromtimestamp(seconds, datetime.UTC)
+    return stamp.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
 def parse_iso(value: str | None) -> float | None:
     """Seconds since the epoch of an RFC 3339 timestamp, or None."""
     if not value:

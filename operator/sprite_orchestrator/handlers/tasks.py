@@ -1,27 +1,33 @@
-"""AgentTask admission: validate, set the first conditions, wake the pool."""
+"""AgentTask admission (validate, set the first conditions, wake the pool) and its TTL."""
 
 from __future__ import annotations
 
 import pydantic
 
+from sprite_orchestrator.core import deadlines
 from sprite_orchestrator.core import tasks as task_states
 from sprite_orchestrator.handlers import events, inputs
 from sprite_orchestrator.handlers import status as st
-from sprite_orchestrator.handlers.objects import POOLS, WORKERS
-from sprite_orchestrator.handlers.runtime import Runtime
+from sprite_orchestrator.handlers.objects import POOLS, TASKS, WORKERS
+from sprite_orchestrator.handlers.runtime import Runtime, iso_micro, parse_iso
 from sprite_orchestrator.kube import Body, NotFound
 from sprite_orchestrator.models import AgentTaskSpec, AgentTaskStatus, WorkerStatus
 
 
 async def admit(rt: Runtime, body: Body) -> None:
-    """First visit (or resume): a task that cannot run ends at once with a reason."""
+    """First visit (or resume): a task that cannot run ends at once with a reason.
+
+    Its queue time is read first, before any await, so tasks keep the order kopf saw them
+    in (the watch stream's, the API's), which creationTimestamp's whole seconds lose.
+    """
+    queued = iso_micro(rt.now())
     meta = body["metadata"]
     namespace, name = meta["namespace"], meta["name"]
     if task_states.is_finished(st.load(AgentTaskStatus, body)):
         return
     problem = await _problem(rt, namespace, body)
     if problem is None:
-        await st.transition(rt, namespace, name, task_states.initial)
+        await st.transition(rt, namespace, name, task_states.admitted, queued)
         rt.wake(POOLS, namespace, body["spec"].get("pool", ""))
         return
     updated = await st.transition(rt, namespace, name, task_states.failed, *problem)
@@ -43,6 +49,31 @@ async def _problem(rt: Runtime, namespace: str, body: Body) -> tuple[str, str] |
     except inputs.InvalidInput as exc:
         return exc.reason, str(exc)
     return None
+
+
+def expiring(body: Body) -> bool:
+    """Finished, with a ttlSecondsAfterFinished: a TTL timer is due for it."""
+    spec, status = body.get("spec") or {}, body.get("status") or {}
+    return spec.get("ttlSecondsAfterFinished") is not None and bool(status.get("completionTime"))
+
+
+async def expire(rt: Runtime, namespace: str, name: str) -> float | None:
+    """Delete a finished task past its ttlSecondsAfterFinished; else the seconds to wait.
+
+    Per task, not per pool: a task that ended PoolNotFound, or whose pool was deleted, has
+    no pool to do it. None: the task is gone. Waits are capped at a minute so a wall clock
+    that jumps (or a test's) is followed.
+    """
+    try:
+        body = await rt.kube.get(TASKS, namespace, name)
+    except NotFound:
+        return None
+    ttl = (body.get("spec") or {}).get("ttlSecondsAfterFinished")
+    done = parse_iso(st.load(AgentTaskStatus, body).completion_time)
+    if deadlines.expired(done, ttl, now=rt.now()):
+        await rt.kube.delete(TASKS, namespace, name)
+        return None
+    return deadlines.soonest(deadlines.remaining(done, ttl, now=rt.now()), default=60.0)
 
 
 async def holder(rt: Runtime, namespace: str, name: str) -> str | None:

@@ -46,6 +46,7 @@ from sprite_orchestrator.worker.remote import WorkerError
 logger = logging.getLogger(__name__)
 
 RETRY_DELIVERY = ("AgentNotReady", "PromptCorrupted")  # nothing was claimed: try again
+WORK_NOT_SAVED = "WorkNotSaved"  # the Worker's Ready reason while its machine is kept for it
 HEARTBEAT = 30.0  # lastPollTime is refreshed at least this often, not on every poll
 # Machine ids (Worker.status.machine) that are not on the operator's host.
 REMOTE_MACHINES = ("ssh://", "sprite://")
@@ -67,6 +68,15 @@ async def reconcile(rt: Runtime, namespace: str, name: str) -> float:
         return 60.0
     w = _Worker(rt, namespace, name, pool_name, spec)
     return await w.reconcile(worker)
+
+
+class MachineKept(Exception):
+    """A deleted Worker's machine cannot be destroyed (yet): the Worker stays, and says why."""
+
+
+class WorkNotSaved(MachineKept):
+    """A bound task's work could not be saved and its machine is still there: the machine is
+    kept (not destroyed, not reset) and saving is retried with backoff."""
 
 
 class _Worker:
@@ -91,7 +101,10 @@ class _Worker:
         status = st.load(WorkerStatus, worker)
         try:
             if annotation(worker, RESET) is not None:
-                await self._reset(worker, status)
+                try:
+                    await self._reset(worker, status)
+                except WorkNotSaved:
+                    return self.rt.backoff(self.key)
                 return 0.0
             provisioned = c.is_true(status.conditions, c.PROVISIONED)
             if not provisioned:
@@ -143,13 +156,63 @@ class _Worker:
             return
         if is_finished(task):
             return
+        if not await self.save_before_losing(name):
+            message = f"worker {self.name} was reset; its machine was gone, nothing was saved"
+            body = await self._transition(name, task_states.failed, WORKER_RESET, message)
+            events.warn(body, reason=WORKER_RESET, message=message)
+            return
         message = f"worker {self.name} was reset (orchestrator reset); its work was saved"
         try:
             await self._stop(task, WORKER_RESET, message)
-        except (WorkerError, ProviderError) as exc:
-            message = f"worker {self.name} was reset; its work could not be saved: {exc}"
+        except (WorkerError, ProviderError) as exc:  # saved above: stopping the agent failed
+            message = f"{message}; stopping its agent failed: {exc}"
             body = await self._transition(name, task_states.failed, WORKER_RESET, message)
             events.warn(body, reason=WORKER_RESET, message=message)
+
+    async def save_before_losing(self, task: str) -> bool:
+        """Save the work before the machine is destroyed or reset: True once saved, False if
+        the machine, or its repo, is gone (nothing is left to save). Any other failure keeps
+        the machine: the Worker says so (Ready=False, WorkNotSaved, and an event) and
+        WorkNotSaved is raised, so the caller retries with backoff rather than lose the work."""
+        try:
+            await self._save(task)
+        except (WorkerError, ProviderError) as exc:
+            if isinstance(exc, MachineNotFound | snapshot.NoRepo) or not await self._exists():
+                logger.warning(f"work of {task} on {self.name} not saved, nothing left: {exc}")
+                return False
+            message = (
+                f"the work of task {task} could not be saved; the machine is kept and saving "
+                f"is retried: {exc}"
+            )
+            body = await self._set_ready("False", WORK_NOT_SAVED, message)
+            events.warn(body, reason=WORK_NOT_SAVED, message=message)
+            raise WorkNotSaved(message) from exc
+        return True
+
+    async def _exists(self) -> bool:
+        """The machine is still there (the provider lists it); unknown counts as there."""
+        try:
+            return any(m.name == self.name for m in await self.provider.list())
+        except ProviderError:
+            return True
+
+    async def _set_ready(self, value: ConditionStatus, reason: str, message: str) -> Body:
+        def change(_: Body, s: WorkerStatus) -> WorkerStatus:
+            conditions = c.upsert(
+                s.conditions,
+                c.READY,
+                value,
+                reason=reason,
+                message=message,
+                generation=None,
+                now=self.rt.stamp(),
+            )
+            return s.model_copy(update={"conditions": conditions})
+
+        body, _ = await st.update(
+            self.rt.kube, WORKERS, self.namespace, self.name, WorkerStatus, change
+        )
+        return body
 
     async def _revive(self, reading: readings.Reading) -> None:
         """A worker whose agent or session is gone, with no prompt delivered, gets a new one.
@@ -251,7 +314,9 @@ class _Worker:
         *,
         machine: str | None = None,
         failures: int | None = None,
-    ) -> None:
+    ) -> Body:
+        """Set Provisioned (and Ready, unless True); returns the Worker as written."""
+
         def change(_: Body, s: WorkerStatus) -> WorkerStatus:
             conditions = c.upsert(
                 s.conditions,
@@ -279,7 +344,10 @@ class _Worker:
                 update["provision_failures"] = failures or 0
             return s.model_copy(update=update)
 
-        await st.update(self.rt.kube, WORKERS, self.namespace, self.name, WorkerStatus, change)
+        body, _ = await st.update(
+            self.rt.kube, WORKERS, self.namespace, self.name, WorkerStatus, change
+        )
+        return body
 
     # -- polling ---------------------------------------------------------------------------
 
@@ -361,13 +429,16 @@ class _Worker:
         retries = int((task.get("spec") or {}).get("retries") or 0)
         message = f"worker {self.name} was lost: {detail}"
         if not task_states.is_delivered(status) and status.attempts <= retries:
-            body = await self._transition(name, task_states.requeued, message + "; retrying")
+            retry = f"{message}; retrying (attempt {status.attempts + 1} of {retries + 1})"
+            body = await self._transition(name, task_states.requeued, retry)
+            events.warn(body, reason=task_states.REQUEUED, message=retry)
         else:
             body = await self._transition(
                 name, task_states.failed, task_states.WORKER_LOST, message
             )
-        events.warn(body, reason=task_states.WORKER_LOST, message=message)
-        await self._set_provisioned("False", task_states.WORKER_LOST, message)
+            events.warn(body, reason=task_states.WORKER_LOST, message=message)
+        worker = await self._set_provisioned("False", task_states.WORKER_LOST, message)
+        events.warn(worker, reason=task_states.WORKER_LOST, message=f"{message}; replaced")
         await self.rt.kube.delete(WORKERS, self.namespace, self.name)  # a new one replaces it
 
     async def _deliver(self, task: Body, reading: readings.Reading) -> None:
@@ -566,15 +637,12 @@ def _observed(s: WorkerStatus, reading: readings.Reading, now_s: float) -> Worke
     )
 
 
-class MachineKept(Exception):
-    """A deleted Worker's machine cannot be destroyed (yet): the Worker stays, and says why."""
-
-
 async def destroy(rt: Runtime, namespace: str, body: Body) -> None:
     """Destroy the machine of a deleted Worker, saving a bound task's work first.
 
     Raises MachineKept, after saying why in the Worker's Ready condition, when the machine
-    cannot be destroyed: a remote machine is never left behind silently.
+    cannot be destroyed: a remote machine is never left behind silently, and one whose work
+    cannot be saved (WorkNotSaved) stays until it is saved or the machine is gone.
     """
     name, pool = body["metadata"]["name"], body["spec"]["pool"]
     spec = await _spec_for_destroy(rt, namespace, body)
@@ -606,10 +674,7 @@ async def _destroy_machine(
     if ref is not None:
         worker = _Worker(rt, namespace, name, pool, spec)
         await transcripts.keep(rt, worker.provider, namespace, name, ref.name, ended=False)
-        try:
-            await worker._save(ref.name)
-        except (WorkerError, ProviderError) as exc:  # a machine that is gone has nothing left
-            logger.warning(f"work of {ref.name} on {name} could not be saved: {exc}")
+        await worker.save_before_losing(ref.name)
     failpoint("before-destroy")  # the work saved, the machine not yet destroyed
     await rt.provider_for(namespace, pool, spec).destroy(name)
 

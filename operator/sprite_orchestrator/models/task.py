@@ -107,6 +107,11 @@ class AgentTaskStatus(Model):
     delivered_time: Timestamp | None = None
     start_time: Timestamp | None = None
     completion_time: Timestamp | None = None
+    queued_time: Timestamp | None = Field(
+        default=None,
+        description="When the operator admitted the task, to the microsecond: with "
+        "creationTimestamp (whole seconds), the order in which the pool serves it.",
+    )
     attempts: Annotated[int, Field(ge=0)] = 0
     session_id: Annotated[str, Field(max_length=64)] | None = Field(
         default=None, description="The agent's session (Claude Code's --session-id) for the task."

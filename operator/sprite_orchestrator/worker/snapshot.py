@@ -21,6 +21,13 @@ class SnapshotFailed(remote.WorkerError):
     """The work could not be saved; the caller must not reset or destroy the repo."""
 
 
+class NoRepo(SnapshotFailed):
+    """The machine has no repo at all (wiped under the agent): there is nothing to save."""
+
+
+_NO_REPO = 4  # snapshot.sh's exit code when the repo directory is missing
+
+
 @dataclasses.dataclass(frozen=True)
 class Snapshot:
     """Where the work is now."""
@@ -60,6 +67,8 @@ async def save(
     reply = remote.fields(result.stdout)
     if not result.ok or "commit" not in reply:
         detail = reply.get("detail") or remote.tail(result.stderr or result.stdout, 512)
+        if result.exit_code == _NO_REPO:
+            raise NoRepo(f"nothing to save on {name}: {detail}", reason="NoRepo")
         raise SnapshotFailed(f"saving the work on {name} failed: {detail}", reason="SnapshotFailed")
     return Snapshot(
         branch=branch,

@@ -9,12 +9,13 @@
 # means the remote's default branch) and cleaned for the next task.
 #
 # Prints commit=SHA, changed=yes|no, pushed=yes|no, reset=yes|no and detail=… lines.
+# Exit 4: no repo at all (a machine wiped under the agent), so there is nothing to save.
 set -uo pipefail
 
 repo_dir=$1
 branch=$2
 reset_ref=${3:-}
-cd "$HOME/$repo_dir" 2>/dev/null || { echo "detail=no repo at ~/$repo_dir"; exit 3; }
+cd "$HOME/$repo_dir" 2>/dev/null || { echo "detail=no repo at ~/$repo_dir"; exit 4; }
 git rev-parse --verify -q HEAD >/dev/null || { echo "detail=the repo has no commit"; exit 3; }
 
 export GIT_AUTHOR_NAME=sprite-orchestrator GIT_AUTHOR_EMAIL=orchestrator@localhost
@@ -35,7 +36,8 @@ else
         || { echo "detail=git commit-tree failed"; exit 5; }
     echo changed=yes
 fi
-git update-ref "refs/heads/$branch" "$commit"
+git update-ref "refs/heads/$branch" "$commit" 2>/dev/null ||
+    { echo "detail=git update-ref refs/heads/$branch failed (a stale lock?)"; exit 5; }
 echo "commit=$commit"
 
 if git remote get-url origin >/dev/null 2>&1 &&
