@@ -197,22 +197,7 @@ class _Worker:
             return True
 
     async def _set_ready(self, value: ConditionStatus, reason: str, message: str) -> Body:
-        def change(_: Body, s: WorkerStatus) -> WorkerStatus:
-            conditions = c.upsert(
-                s.conditions,
-                c.READY,
-                value,
-                reason=reason,
-                message=message,
-                generation=None,
-                now=self.rt.stamp(),
-            )
-            return s.model_copy(update={"conditions": conditions})
-
-        body, _ = await st.update(
-            self.rt.kube, WORKERS, self.namespace, self.name, WorkerStatus, change
-        )
-        return body
+        return await set_ready(self.rt, self.namespace, self.name, value, reason, message)
 
     async def _revive(self, reading: readings.Reading) -> None:
         """A worker whose agent or session is gone, with no prompt delivered, gets a new one.
@@ -704,12 +689,20 @@ async def _spec_for_destroy(rt: Runtime, namespace: str, body: Body) -> WorkerPo
 
 async def _kept(rt: Runtime, namespace: str, name: str, reason: str, message: str) -> None:
     """Say on the deleting Worker why its machine is still there."""
+    with contextlib.suppress(NotFound):
+        await set_ready(rt, namespace, name, "False", reason, message)
+
+
+async def set_ready(
+    rt: Runtime, namespace: str, name: str, value: ConditionStatus, reason: str, message: str
+) -> Body:
+    """Set a Worker's Ready condition alone; returns the Worker as written."""
 
     def change(_: Body, s: WorkerStatus) -> WorkerStatus:
         conditions = c.upsert(
             s.conditions,
             c.READY,
-            "False",
+            value,
             reason=reason,
             message=message,
             generation=None,
@@ -717,5 +710,5 @@ async def _kept(rt: Runtime, namespace: str, name: str, reason: str, message: st
         )
         return s.model_copy(update={"conditions": conditions})
 
-    with contextlib.suppress(NotFound):
-        await st.update(rt.kube, WORKERS, namespace, name, WorkerStatus, change)
+    body, _ = await st.update(rt.kube, WORKERS, namespace, name, WorkerStatus, change)
+    return body
