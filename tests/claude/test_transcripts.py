@@ -133,7 +133,10 @@ async def test_a_finished_task_shows_its_transcript_cost_and_logs(
 
     code, out, err = await cli.run("logs", "no-such-task")
     assert (code, out) == (2, "")
-    assert err.strip() == f"error: no AgentTask or Worker named 'no-such-task' in namespace '{NS}'"
+    assert err.strip() == (
+        f"error: no AgentTask or Worker named 'no-such-task' in namespace '{NS}' "
+        f"(`orchestrator status -n {NS}` and `orchestrator workers -n {NS}` list them)"
+    )
 
 
 async def test_a_running_tasks_summary_is_refreshed_while_it_works(
