@@ -20,7 +20,7 @@ run: install
 
 # The whole suite: lint (incl. import layers), types, then every test (crds/ drift included).
 test: lint typecheck
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 lint: install
 	$(BIN)/ruff check operator tests bench
