@@ -11,7 +11,6 @@ from typing import Annotated
 import platformdirs
 import typer
 
-from sprite_orchestrator import embedded
 from sprite_orchestrator.cli import demo
 from sprite_orchestrator.cli.app import app
 from sprite_orchestrator.cli.common import Target, console, fail
@@ -56,6 +55,8 @@ def dev(
 
 
 async def _api(kubeconfig: pathlib.Path, port: int) -> None:
+    from sprite_orchestrator import embedded  # the emulator: ~0.5 s of imports, `dev` only
+
     async with embedded.api(port=port, kubeconfig=kubeconfig) as (_, url):
         stop = asyncio.Event()
         _on_signals(stop)
@@ -71,6 +72,8 @@ def _on_signals(stop: asyncio.Event) -> None:
 
 
 async def _dev(root: pathlib.Path, kubeconfig: pathlib.Path, port: int, with_demo: bool) -> None:
+    from sprite_orchestrator import embedded  # the emulator and the operator: `dev` only
+
     async with embedded.control_plane(root / "workers", port=port, kubeconfig=kubeconfig) as cp:
         _on_signals(cp.stop)
         _print_next_steps(cp.url, kubeconfig)

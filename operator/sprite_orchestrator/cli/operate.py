@@ -7,13 +7,11 @@ import pathlib
 import signal
 from typing import Annotated
 
-import kopf
 import kubernetes.config.kube_config
 import typer
 
 from sprite_orchestrator.cli.app import app
 from sprite_orchestrator.cli.common import Kubeconfig
-from sprite_orchestrator.handlers import running
 
 
 @app.command()
@@ -50,6 +48,8 @@ def operator(
     ] = None,
 ) -> None:
     """Run the operator until SIGINT/SIGTERM."""
+    import kopf  # the operator's imports are paid by `orchestrator operator` alone
+
     kopf.configure()  # INFO to stderr, as `kopf run` logs: handlers, peering pauses, errors
     asyncio.run(
         _operate(
@@ -76,6 +76,8 @@ async def _operate(
     peering: str | None,
     priority: int | None,
 ) -> None:
+    from sprite_orchestrator.handlers import running
+
     if kubeconfig is not None:
         # kopf logs in with the client library's default kubeconfig, which it read from
         # $KUBECONFIG once, at import: --kubeconfig must be that default too.
