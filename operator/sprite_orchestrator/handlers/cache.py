@@ -1,0 +1,128 @@
+"""Tasks as the watch delivered them, kept for the pools, and what wakes a pool.
+
+A pool pass used to run on every event of every task and worker and to list every task of
+the namespace each time: at 10,000 tasks, megabytes of JSON per pass, passes back to back.
+Now the task watch (kopf's, which the operator runs anyway) keeps each task here, slim (no
+prompt), and a pool is woken only when something it plans with changes, not when an agent's
+state or a heartbeat does.
+
+A kept task may be a moment old. Whatever a pool decides from one is checked where it
+matters: a bind reads the task afresh and swaps the Worker's status on its resourceVersion,
+and every status write swaps on the object's own (a stale one is a 409 and a fresh read).
+The Workers themselves are still listed on each pass: which worker holds which task is
+decided from the freshest view there is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sprite_orchestrator.core import conditions as c
+from sprite_orchestrator.kube import Body
+
+Key = tuple[str, str]  # (namespace, name)
+
+_META = (
+    "name",
+    "namespace",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+)
+_BULKY = ("prompt", "promptFrom")  # a prompt may be megabytes; planning never reads it
+
+
+def slim(body: Mapping[str, Any]) -> Body:
+    """What a pool pass reads of a task: identity, spec without the prompt, status."""
+    meta = body.get("metadata") or {}
+    return {
+        "apiVersion": body.get("apiVersion"),
+        "kind": body.get("kind"),
+        "metadata": {k: meta[k] for k in _META if k in meta},
+        "spec": {k: v for k, v in (body.get("spec") or {}).items() if k not in _BULKY},
+        "status": dict(body.get("status") or {}),
+    }
+
+
+def _condition(body: Mapping[str, Any], type_: str, *, reason: bool = False) -> tuple[Any, ...]:
+    for cond in (body.get("status") or {}).get("conditions") or ():
+        if isinstance(cond, Mapping) and cond.get("type") == type_:
+            return (cond.get("status"), cond.get("reason") if reason else None)
+    return (None, None)
+
+
+def task_plan(body: Body) -> tuple[Any, ...]:
+    """What of a task a pool plans with: a change here wakes the pool, others do not."""
+    spec, status = body.get("spec") or {}, body.get("status") or {}
+    return (
+        spec.get("pool"),
+        spec.get("priority"),
+        spec.get("cancelled"),
+        spec.get("timeoutSeconds"),
+        bool((body.get("metadata") or {}).get("deletionTimestamp")),
+        bool(status.get("conditions")),
+        status.get("queuedTime"),
+        status.get("workerName"),
+        _condition(body, c.SCHEDULED),
+        _condition(body, c.DELIVERED),
+        _condition(body, c.SUCCEEDED),
+    )
+
+
+def worker_plan(body: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What of a Worker a pool plans with (and counts in its status): see objects.worker_view."""
+    meta, status = body.get("metadata") or {}, body.get("status") or {}
+    return (
+        (body.get("spec") or {}).get("pool"),
+        bool(meta.get("deletionTimestamp")),
+        tuple(sorted((meta.get("annotations") or {}).items())),
+        str(status.get("taskRef")),
+        status.get("idleSinceTime"),
+        _condition(body, c.PROVISIONED, reason=True),
+        _condition(body, c.READY),
+    )
+
+
+class Tasks:
+    """Every task the watch has shown, slim, by (namespace, name)."""
+
+    def __init__(self) -> None:
+        self.kept: dict[Key, Body] = {}
+
+    def keep(self, event: str | None, body: Mapping[str, Any]) -> bool:
+        """Keep (or forget, on DELETED) a task; True if its pool should plan again."""
+        meta = body.get("metadata") or {}
+        key = (str(meta.get("namespace")), str(meta.get("name")))
+        old = self.kept.pop(key, None)
+        if event == "DELETED":
+            return True
+        new = self.kept[key] = slim(body)
+        return old is None or task_plan(old) != task_plan(new)
+
+    def of_pool(self, namespace: str, pool: str) -> list[Body]:
+        return [
+            t
+            for (ns, _), t in self.kept.items()
+            if ns == namespace and (t.get("spec") or {}).get("pool") == pool
+        ]
+
+
+class Workers:
+    """Each Worker's planning view as last seen, to wake its pool on changes only."""
+
+    def __init__(self) -> None:
+        self.seen: dict[Key, tuple[Any, ...]] = {}
+
+    def changed(self, event: str | None, body: Mapping[str, Any]) -> bool:
+        """Note a Worker's event; True if its pool should plan again."""
+        meta = body.get("metadata") or {}
+        key = (str(meta.get("namespace")), str(meta.get("name")))
+        if event == "DELETED":
+            self.seen.pop(key, None)
+            return True
+        old, new = self.seen.get(key), worker_plan(body)
+        self.seen[key] = new
+        return old != new
