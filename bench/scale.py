@@ -81,13 +81,21 @@ async def _create_tasks(kube: Kube, start: int, stop: int) -> None:
 
 
 async def _all_bound(kube: Kube, size: int) -> bool:
-    """N workers bound and every task admitted (the steady state: nothing left to catch up)."""
+    """N workers bound and every other task waiting (the steady state: nothing to catch up)."""
     workers = await kube.list("workers", NS)
     bound = sum(1 for w in workers if (w.get("status") or {}).get("taskRef"))
     if len(workers) < size or bound < size:
         return False
     tasks = await kube.list("agenttasks", NS)
-    return all((t.get("status") or {}).get("conditions") for t in tasks)
+    return all(_settled(t) for t in tasks)
+
+
+def _settled(task: dict[str, Any]) -> bool:
+    """Admitted and, if not bound, marked as waiting (the pool has seen it)."""
+    for cond in (task.get("status") or {}).get("conditions") or ():
+        if cond["type"] == "Scheduled":
+            return cond["status"] == "True" or cond["reason"] != "Pending"
+    return False
 
 
 async def _steady(s: harness.Stack, size: int, cycles: int) -> dict[str, Any]:

@@ -89,13 +89,25 @@ def worker(**status: Any) -> dict[str, Any]:
 def test_a_workers_heartbeat_or_agent_state_does_not_wake_its_pool() -> None:
     workers = cache.Workers()
     ready = [cond("Provisioned", "True", "Provisioned"), cond("Ready", "True", "Idle")]
-    assert workers.changed(None, worker(conditions=ready, lastPollTime="t1")) is True
-    assert workers.changed("MODIFIED", worker(conditions=ready, lastPollTime="t2")) is False
-    assert (
-        workers.changed("MODIFIED", worker(conditions=ready, agentState="agent:running")) is False
+    assert workers.changed(None, worker(conditions=ready, lastPollTime="t1")) == (True, True)
+    assert workers.changed("MODIFIED", worker(conditions=ready, lastPollTime="t2")) == (
+        False,
+        False,
     )
+    running = worker(conditions=ready, agentState="agent:running")
+    assert workers.changed("MODIFIED", running) == (False, False)
     bound = worker(conditions=ready, taskRef={"name": "t1", "uid": "u"})
-    assert workers.changed("MODIFIED", bound) is True
-    busy = [ready[0], cond("Ready", "False", "Busy")]
-    assert workers.changed("MODIFIED", worker(conditions=busy, taskRef=bound["status"]["taskRef"]))
-    assert workers.changed("DELETED", bound) is True
+    assert workers.changed("MODIFIED", bound) == (True, True)  # the pool bound it: it delivers
+    busy = worker(
+        conditions=[ready[0], cond("Ready", "False", "Busy")], taskRef=bound["status"]["taskRef"]
+    )
+    assert workers.changed("MODIFIED", busy) == (True, False)  # its own write
+    reset = {
+        **busy,
+        "metadata": {
+            **busy["metadata"],
+            "annotations": {"orchestrator.dev/reset-requested": "now"},
+        },
+    }
+    assert workers.changed("MODIFIED", reset) == (True, True)
+    assert workers.changed("DELETED", reset) == (True, True)

@@ -86,6 +86,17 @@ def worker_plan(body: Mapping[str, Any]) -> tuple[Any, ...]:
     )
 
 
+def _older(new: Mapping[str, Any], old: Mapping[str, Any]) -> bool:
+    """`new` is an older version of the same object than `old`.
+
+    resourceVersions are opaque to clients, but etcd's (and the emulator's) are revision
+    numbers that only grow; where either is not a number, nothing is taken as older.
+    """
+    a, b = str(new.get("resourceVersion", "")), str(old.get("resourceVersion", ""))
+    same = new.get("uid") == old.get("uid")
+    return same and a.isdigit() and b.isdigit() and int(a) < int(b)
+
+
 class Tasks:
     """Every task the watch has shown, slim, by (namespace, name)."""
 
@@ -93,12 +104,20 @@ class Tasks:
         self.kept: dict[Key, Body] = {}
 
     def keep(self, event: str | None, body: Mapping[str, Any]) -> bool:
-        """Keep (or forget, on DELETED) a task; True if its pool should plan again."""
+        """Keep (or forget, on DELETED) a task; True if its pool should plan again.
+
+        The operator's own writes are kept too (see status.transition), so the next pass
+        does not decide from what it just changed; a watch event older than what is kept
+        (it was on its way while we wrote) is then ignored.
+        """
         meta = body.get("metadata") or {}
         key = (str(meta.get("namespace")), str(meta.get("name")))
-        old = self.kept.pop(key, None)
         if event == "DELETED":
+            self.kept.pop(key, None)
             return True
+        old = self.kept.get(key)
+        if old is not None and _older(meta, old["metadata"]):
+            return False
         new = self.kept[key] = slim(body)
         return old is None or task_plan(old) != task_plan(new)
 
@@ -110,19 +129,33 @@ class Tasks:
         ]
 
 
+def worker_own(body: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What a Worker's own reconciler acts on that others write: a bind (the pool), a reset
+    request (a person), deletion, its spec. Not its status: that it writes itself."""
+    meta, status = body.get("metadata") or {}, body.get("status") or {}
+    return (
+        body.get("spec"),
+        bool(meta.get("deletionTimestamp")),
+        tuple(sorted((meta.get("annotations") or {}).items())),
+        str(status.get("taskRef")),
+    )
+
+
 class Workers:
-    """Each Worker's planning view as last seen, to wake its pool on changes only."""
+    """Each Worker's views as last seen: its pool and itself wake on changes only."""
 
     def __init__(self) -> None:
-        self.seen: dict[Key, tuple[Any, ...]] = {}
+        self.seen: dict[Key, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
 
-    def changed(self, event: str | None, body: Mapping[str, Any]) -> bool:
-        """Note a Worker's event; True if its pool should plan again."""
+    def changed(self, event: str | None, body: Mapping[str, Any]) -> tuple[bool, bool]:
+        """Note a Worker's event: should (its pool, the Worker's own reconciler) act again."""
         meta = body.get("metadata") or {}
         key = (str(meta.get("namespace")), str(meta.get("name")))
         if event == "DELETED":
             self.seen.pop(key, None)
-            return True
-        old, new = self.seen.get(key), worker_plan(body)
+            return True, True
+        old, new = self.seen.get(key), (worker_plan(body), worker_own(body))
         self.seen[key] = new
-        return old != new
+        if old is None:
+            return True, True
+        return old[0] != new[0], old[1] != new[1]

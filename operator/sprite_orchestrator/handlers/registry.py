@@ -131,9 +131,11 @@ def make_registry(
         *, name: str, namespace: str | None, type: str | None, body: Any, memo: Any, **_: Any
     ) -> None:
         rt = _rt(memo)
-        if rt.workers.changed(type, body):  # not for a heartbeat or an agent's state
+        pool, itself = rt.workers.changed(type, body)  # not for heartbeats, agents' states
+        if pool:
             rt.wake(POOLS, _ns(namespace), body.get("spec", {}).get("pool", ""))
-        rt.wake(WORKERS, _ns(namespace), name)
+        if itself:
+            rt.wake(WORKERS, _ns(namespace), name)
 
     @kopf.on.delete(GROUP, VERSION, WORKERS, registry=registry)
     async def worker_deleted(

@@ -17,7 +17,7 @@ from sprite_orchestrator.handlers.runtime import Runtime
 from sprite_orchestrator.kube import Body, Conflict, Kube
 from sprite_orchestrator.models import AgentTaskStatus
 
-TASKS = "agenttasks"
+TASKS, POOLS = "agenttasks", "workerpools"  # as in handlers.objects, which imports this
 
 S = TypeVar("S", bound=BaseModel)
 ATTEMPTS = 8
@@ -95,6 +95,8 @@ async def transition(
     updated, status = await update(
         rt.kube, TASKS, namespace, task, AgentTaskStatus, change, body=body
     )
+    if rt.tasks.keep("MODIFIED", updated):  # the next pool pass plans from what was written
+        rt.wake(POOLS, namespace, str((updated.get("spec") or {}).get("pool", "")))
     if task_states.is_finished(status) and not was_finished:
         _count_finished(rt, namespace, updated, status)
     return updated
