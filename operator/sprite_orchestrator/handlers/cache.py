@@ -15,7 +15,6 @@ decided from the freshest view there is.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,34 +33,18 @@ _META = (
     "deletionTimestamp",
 )
 _BULKY = ("prompt", "promptFrom")  # a prompt may be megabytes; planning never reads it
-_SHORT = 64  # strings up to this long are interned (names, reasons, timestamps)
 
 
 def slim(body: Mapping[str, Any]) -> Body:
     """What a pool pass reads of a task: identity, spec without the prompt, status."""
     meta = body.get("metadata") or {}
-    kept: Body = compact(
-        {
-            "apiVersion": body.get("apiVersion"),
-            "kind": body.get("kind"),
-            "metadata": {k: meta[k] for k in _META if k in meta},
-            "spec": {k: v for k, v in (body.get("spec") or {}).items() if k not in _BULKY},
-            "status": body.get("status") or {},
-        }
-    )
-    return kept
-
-
-def compact(value: Any) -> Any:
-    """A deep copy whose keys and short strings are interned: 10,000 kept tasks repeat the
-    same keys, condition types, statuses and reasons, each parsed into its own string."""
-    if isinstance(value, Mapping):
-        return {sys.intern(str(k)): compact(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [compact(v) for v in value]
-    if isinstance(value, str) and len(value) <= _SHORT:
-        return sys.intern(value)
-    return value
+    return {
+        "apiVersion": body.get("apiVersion"),
+        "kind": body.get("kind"),
+        "metadata": {k: meta[k] for k in _META if k in meta},
+        "spec": {k: v for k, v in (body.get("spec") or {}).items() if k not in _BULKY},
+        "status": dict(body.get("status") or {}),
+    }
 
 
 def _condition(body: Mapping[str, Any], type_: str, *, reason: bool = False) -> tuple[Any, ...]:
@@ -184,7 +167,7 @@ class Workers:
         kept = self.kept.get(key)
         if kept is not None and _older(meta, kept["metadata"]):
             return False, False
-        self.kept[key] = compact(body)
+        self.kept[key] = dict(body)
         old, new = self.seen.get(key), (worker_plan(body), worker_own(body))
         self.seen[key] = new
         if old is None:
