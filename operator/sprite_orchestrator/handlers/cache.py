@@ -121,10 +121,6 @@ class Tasks:
         new = self.kept[key] = slim(body)
         return old is None or task_plan(old) != task_plan(new)
 
-    def get(self, namespace: str, name: str) -> Body | None:
-        """The kept task (no prompt: read the task itself to deliver it), if any."""
-        return self.kept.get((namespace, name))
-
     def of_pool(self, namespace: str, pool: str) -> list[Body]:
         return [
             t
@@ -146,28 +142,18 @@ def worker_own(body: Mapping[str, Any]) -> tuple[Any, ...]:
 
 
 class Workers:
-    """Each Worker as last seen (its watch, or the operator's own write), and its views:
-    its pool and itself wake on changes of those only."""
+    """Each Worker's views as last seen: its pool and itself wake on changes only."""
 
     def __init__(self) -> None:
-        self.kept: dict[Key, Body] = {}
         self.seen: dict[Key, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
 
-    def get(self, namespace: str, name: str) -> Body | None:
-        return self.kept.get((namespace, name))
-
     def changed(self, event: str | None, body: Mapping[str, Any]) -> tuple[bool, bool]:
-        """Keep a Worker: should (its pool, the Worker's own reconciler) act again."""
+        """Note a Worker's event: should (its pool, the Worker's own reconciler) act again."""
         meta = body.get("metadata") or {}
         key = (str(meta.get("namespace")), str(meta.get("name")))
         if event == "DELETED":
-            self.kept.pop(key, None)
             self.seen.pop(key, None)
             return True, True
-        kept = self.kept.get(key)
-        if kept is not None and _older(meta, kept["metadata"]):
-            return False, False
-        self.kept[key] = dict(body)
         old, new = self.seen.get(key), (worker_plan(body), worker_own(body))
         self.seen[key] = new
         if old is None:

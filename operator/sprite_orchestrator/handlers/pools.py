@@ -200,14 +200,13 @@ async def _bind(rt: Runtime, namespace: str, task: str, worker: Body) -> None:
         }
     )
     try:
-        written = await rt.kube.patch_status(
+        await rt.kube.patch_status(
             WORKERS,
             namespace,
             name_of(worker),
             st.dump(bound),
             resource_version=worker["metadata"].get("resourceVersion"),
         )
-        rt.kept_worker(written)
     except Conflict:
         rt.wake(POOLS, namespace, worker["spec"]["pool"])
         return

@@ -143,13 +143,6 @@ class Runtime:
                     waiter.cancel()
         event.clear()
 
-    def kept_worker(self, body: dict[str, Any]) -> None:
-        """A Worker as the operator just wrote it: kept, and its pool woken if that matters
-        to it (the watch event that follows will find nothing new)."""
-        pool, _ = self.workers.changed("MODIFIED", body)
-        if pool:
-            self.wake("workerpools", body["metadata"]["namespace"], body["spec"].get("pool", ""))
-
     def forget(self, key: Key) -> None:
         self.wakeups.pop(key, None)
         self.succeeded(key)

@@ -54,7 +54,7 @@ REMOTE_MACHINES = ("ssh://", "sprite://")
 
 async def reconcile(rt: Runtime, namespace: str, name: str) -> float:
     """One pass over a worker; returns the seconds until the next unprompted pass."""
-    worker = rt.workers.get(namespace, name) or await rt.kube.get(WORKERS, namespace, name)
+    worker = await rt.kube.get(WORKERS, namespace, name)
     if is_deleting(worker):
         return 3600.0
     pool_name = worker["spec"]["pool"]
@@ -154,7 +154,7 @@ class _Worker:
         await self._set_provisioned("False", WORKER_RESET, message)
         events.info(worker, reason=WORKER_RESET, message=message)
         patch = {"metadata": {"annotations": {RESET: None}}}
-        self.rt.kept_worker(await self.rt.kube.patch(WORKERS, self.namespace, self.name, patch))
+        await self.rt.kube.patch(WORKERS, self.namespace, self.name, patch)
 
     async def _stop_for_reset(self, name: str) -> None:
         """The bound task ends WorkerReset; its work is saved unless the machine is gone."""
@@ -213,7 +213,6 @@ class _Worker:
             self.rt.kube, WORKERS, self.namespace, self.name, WorkerStatus, change, body=self.known
         )
         self.known = body
-        self.rt.kept_worker(body)
         return body
 
     async def _revive(self, reading: readings.Reading) -> None:
@@ -386,12 +385,10 @@ class _Worker:
     async def _serve(self, status: WorkerStatus, reading: readings.Reading) -> None:
         ref = status.task_ref
         assert ref is not None
-        task = self.rt.tasks.get(self.namespace, ref.name)  # as its watch delivered it
-        if task is None or task["metadata"].get("uid") != ref.uid:
-            try:
-                task = await self.rt.kube.get(TASKS, self.namespace, ref.name)
-            except NotFound:
-                task = None
+        try:
+            task: Body | None = await self.rt.kube.get(TASKS, self.namespace, ref.name)
+        except NotFound:
+            task = None
         if task is None or task["metadata"].get("uid") != ref.uid or is_finished(task):
             await self._release(ref.name)
             return
@@ -449,10 +446,6 @@ class _Worker:
         if reading.state is None:  # running etc.: took a paste whose record a crash lost
             return  # the agent is still starting; the next poll tries again
         task_name = task["metadata"]["name"]
-        try:  # the task itself: the kept one has no prompt
-            task = await self.rt.kube.get(TASKS, self.namespace, task_name)
-        except NotFound:
-            return
         try:
             text = await inputs.prompt(
                 self.rt.kube, self.namespace, AgentTaskSpec.model_validate(task["spec"])
@@ -724,7 +717,6 @@ async def set_ready(
     """Set a Worker's Ready condition alone; returns the Worker as written."""
     change = _ready_change(rt, value, reason, message)
     body, _ = await st.update(rt.kube, WORKERS, namespace, name, WorkerStatus, change)
-    rt.kept_worker(body)
     return body
 
 
