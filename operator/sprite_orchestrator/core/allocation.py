@@ -8,6 +8,7 @@ oldest pending task first.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping, Sequence
 
 from sprite_orchestrator.core import naming
@@ -16,11 +17,7 @@ POOL_EXHAUSTED = "PoolExhausted"
 WAITING_FOR_WORKER = "WaitingForWorker"
 WORKERS_FAILING = "WorkersFailing"
 POOL_DRAINING = "PoolDraining"
-# A waiting task's message says why it waits, never where it stands: a position would
-# change with every bind and rewrite every queued task's status (O(queue) writes per bind;
-# 150 queued tasks made 150 status writes each time one started). Readers compute the
-# position from the queue itself (`positions`), as `orchestrator status` does.
-WAITS_ITS_TURN = "it waits its turn (priority, then oldest first)"
+_POSITION = re.compile(r"position ([0-9]+) of ([0-9]+) in the queue")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,6 +129,7 @@ def plan(
             pool,
             scaling,
             position,
+            len(rest),
             served=position <= served_soon,
             failing=bool(failing),
         )
@@ -148,14 +146,21 @@ def drain(pool: str, workers: Sequence[WorkerView], pending: Sequence[TaskView])
     delete = tuple(w.name for w in _by_index(pool, workers) if w.task is None and not w.deleting)
     ordered = queue(pending)
     message = f"pool {pool} is draining (orchestrator drain {pool} --undo resumes it)"
-    waiting = {t.name: Wait(POOL_DRAINING, message, i) for i, t in enumerate(ordered, start=1)}
+    waiting = {
+        t.name: Wait(POOL_DRAINING, f"{message}; {_where(i, len(ordered))}", i)
+        for i, t in enumerate(ordered, start=1)
+    }
     return Plan(delete=delete, waiting=waiting)
 
 
-def positions(pending: Sequence[TaskView]) -> dict[str, tuple[int, int]]:
-    """Each pending task's (position, queue length), 1-based, in service order."""
-    ordered = queue(pending)
-    return {t.name: (i, len(ordered)) for i, t in enumerate(ordered, start=1)}
+def position(message: str) -> tuple[int, int] | None:
+    """(position, queue length) from a waiting task's Scheduled message, as `_wait` wrote it."""
+    match = _POSITION.search(message)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def _where(position: int, total: int) -> str:
+    return f"position {position} of {total} in the queue"
 
 
 def _excess(
@@ -169,15 +174,19 @@ def _excess(
     return tuple(w.name for w in spare[: max(0, surplus)])
 
 
-def _wait(pool: str, scaling: Scaling, position: int, *, served: bool, failing: bool) -> Wait:
+def _wait(
+    pool: str, scaling: Scaling, position: int, total: int, *, served: bool, failing: bool
+) -> Wait:
+    where = _where(position, total)
     if failing and not served:
-        message = f"workers of pool {pool} fail to provision (see kubectl get wk); {WAITS_ITS_TURN}"
+        message = f"workers of pool {pool} fail to provision (see kubectl get wk); {where}"
         return Wait(WORKERS_FAILING, message, position)
     if served:
-        message = f"a worker of pool {pool} is being provisioned for it"
-        return Wait(WAITING_FOR_WORKER, message, position)
-    message = f"all {scaling.max_workers} workers of pool {pool} are busy (maxWorkers); "
-    return Wait(POOL_EXHAUSTED, message + WAITS_ITS_TURN, position)
+        return Wait(
+            WAITING_FOR_WORKER, f"a worker of pool {pool} is being provisioned; {where}", position
+        )
+    message = f"all {scaling.max_workers} workers of pool {pool} are busy (maxWorkers); {where}"
+    return Wait(POOL_EXHAUSTED, message, position)
 
 
 def _reap(idle: Sequence[WorkerView], scaling: Scaling, *, now: float) -> tuple[str, ...]:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Iterable
 
 import pydantic
 
@@ -25,8 +23,8 @@ from sprite_orchestrator.handlers.objects import (
     is_draining,
     is_finished,
     name_of,
-    raw_conditions,
     stop_reason,
+    task_status,
     task_view,
     worker_body,
     worker_view,
@@ -43,7 +41,6 @@ from sprite_orchestrator.models import (
 
 logger = logging.getLogger(__name__)
 
-WRITERS = 8  # status writes of one pool pass in flight at once
 ALL_BUSY = "AllBusy"  # Ready=False: every worker has a task and maxWorkers allows no more
 
 
@@ -57,7 +54,7 @@ async def reconcile(rt: Runtime, namespace: str, name: str) -> float:
         return 60.0
     await orphans.adopt(rt, pool, spec)
     workers = await rt.kube.list(WORKERS, namespace, labels={POOL_LABEL: name})
-    tasks = rt.tasks.of_pool(namespace, name)  # as the task watch delivered them
+    tasks = [t for t in await rt.kube.list(TASKS, namespace) if t["spec"].get("pool") == name]
     pending, due = await _settle(rt, namespace, workers, tasks)
     scaling = allocation.Scaling(
         spec.scaling.min_idle, spec.scaling.max_workers, spec.scaling.idle_timeout_seconds
@@ -72,17 +69,15 @@ async def reconcile(rt: Runtime, namespace: str, name: str) -> float:
     )
     await _create(rt, pool, plan.create)
     by_name = {name_of(w): w for w in workers}
-    await _bounded(_bind(rt, namespace, t, by_name[w]) for t, w in plan.binds)
-    listed = {name_of(t): t for t in pending}
-    await _bounded(_wait(rt, namespace, listed[t], w) for t, w in plan.waiting.items())
+    for task_name, worker_name in plan.binds:
+        await _bind(rt, namespace, task_name, by_name[worker_name])
+    for task_name, wait in plan.waiting.items():
+        await _wait(rt, namespace, task_name, wait)
     for worker_name in plan.delete:
         await rt.kube.delete(WORKERS, namespace, worker_name)
         why = " (the pool is draining)" if is_draining(pool) else ""
         events.info(pool, reason="WorkerReaped", message=f"idle worker {worker_name} removed{why}")
-    changed = plan.create or plan.delete or plan.binds
-    fresh = (
-        await rt.kube.list(WORKERS, namespace, labels={POOL_LABEL: name}) if changed else workers
-    )
+    fresh = await rt.kube.list(WORKERS, namespace, labels={POOL_LABEL: name})
     exhausted = any(w.reason == allocation.POOL_EXHAUSTED for w in plan.waiting.values())
     await _pool_status(rt, pool, spec, fresh, exhausted=exhausted)
     _observe(rt, namespace, name, spec, fresh, tasks, queue_depth=len(plan.waiting))
@@ -113,7 +108,7 @@ def _observe(
             for v in views
         ],
         agents=[st.load(WorkerStatus, w).agent_state for w in live],
-        tasks=[{k: str(x.get("status")) for k, x in raw_conditions(t).items()} for t in tasks],
+        tasks=[{x.type: x.status for x in task_status(t).conditions} for t in tasks],
         queue_depth=queue_depth,
     )
 
@@ -136,17 +131,16 @@ async def _settle(
     pending: list[Body] = []
     due: list[float | None] = []
     for task in tasks:
-        name, found = name_of(task), raw_conditions(task)
+        name, status = name_of(task), task_status(task)
         if is_finished(task):
             continue
-        if is_deleting(task) or name in holders or not found:
+        if is_deleting(task) or name in holders or not status.conditions:
             continue  # deleting: its finalizer lets go; no conditions yet: not admitted yet
         stop = stop_reason(task, now=now)
-        worker = (task.get("status") or {}).get("workerName")
         if stop is not None:
             await st.transition(rt, namespace, name, task_states.failed, *stop)
-        elif worker and (found.get(c.DELIVERED) or {}).get("status") == "True":
-            await _lost(rt, namespace, name, str(worker))
+        elif status.worker_name and task_states.is_delivered(status):
+            await _lost(rt, namespace, name, status.worker_name)
         else:
             pending.append(task)
             spec = task.get("spec") or {}
@@ -177,16 +171,10 @@ async def _create(rt: Runtime, pool: Body, names: tuple[str, ...]) -> None:
 
 
 async def _bind(rt: Runtime, namespace: str, task: str, worker: Body) -> None:
-    """Compare-and-swap on the Worker: two tasks never share one, even across replicas.
-
-    The task is read afresh: the pass planned from the kept one, which may have ended or
-    begun deleting since."""
+    """Compare-and-swap on the Worker: two tasks never share one, even across replicas."""
     try:
         task_body = await rt.kube.get(TASKS, namespace, task)
     except NotFound:
-        return
-    if is_finished(task_body) or is_deleting(task_body):
-        rt.wake(POOLS, namespace, worker["spec"]["pool"])
         return
     uid = task_body["metadata"].get("uid")
     status = st.load(WorkerStatus, worker)
@@ -218,38 +206,9 @@ async def _bind(rt: Runtime, namespace: str, task: str, worker: Body) -> None:
     rt.wake(WORKERS, namespace, worker_name)
 
 
-async def _bounded(calls: Iterable[Awaitable[None]], limit: int = WRITERS) -> None:
-    """Await `calls`, `limit` at a time: a burst of tasks is marked waiting in one round
-    trip's time per `limit` tasks, and no pass holds more than `limit` requests open."""
-    gate = asyncio.Semaphore(limit)
-
-    async def one(call: Awaitable[None]) -> None:
-        async with gate:
-            await call
-
-    await asyncio.gather(*(one(c) for c in calls))
-
-
-def _says(task: Body, wait: allocation.Wait) -> bool:
-    """The task says already why it waits, for this generation of its spec."""
-    found = raw_conditions(task)
-    scheduled, succeeded = found.get(c.SCHEDULED) or {}, found.get(c.SUCCEEDED) or {}
-    return (
-        (task.get("status") or {}).get("observedGeneration") == task["metadata"].get("generation")
-        and (scheduled.get("status"), scheduled.get("reason")) == ("False", wait.reason)
-        and (succeeded.get("status"), succeeded.get("reason")) == ("Unknown", wait.reason)
-        and scheduled.get("message") == succeeded.get("message") == wait.message
-    )
-
-
-async def _wait(rt: Runtime, namespace: str, task: Body, wait: allocation.Wait) -> None:
-    """Say why the task waits, unless it says so already (the common case: no request)."""
-    if _says(task, wait):
-        return
+async def _wait(rt: Runtime, namespace: str, task: str, wait: allocation.Wait) -> None:
     with contextlib.suppress(NotFound):
-        await st.transition(
-            rt, namespace, name_of(task), task_states.waiting, wait.reason, wait.message, body=task
-        )
+        await st.transition(rt, namespace, task, task_states.waiting, wait.reason, wait.message)
 
 
 async def _pool_status(

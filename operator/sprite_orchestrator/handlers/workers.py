@@ -59,9 +59,7 @@ async def reconcile(rt: Runtime, namespace: str, name: str) -> float:
         return 3600.0
     pool_name = worker["spec"]["pool"]
     try:
-        pool = rt.pools.get((namespace, pool_name)) or await rt.kube.get(
-            POOLS, namespace, pool_name
-        )
+        pool = await rt.kube.get(POOLS, namespace, pool_name)
         spec = WorkerPoolSpec.model_validate(pool["spec"])
     except NotFound:
         await rt.kube.delete(WORKERS, namespace, name)  # an orphan: its pool is gone
@@ -94,16 +92,12 @@ class _Worker:
         # starts where its predecessor's backoff was, so replacing never loops hot.
         self.provisioning_key = ("provisioning", namespace, pool)
         self.started = 0.0  # loop time when provisioning began
-        # The Worker as this pass last read or wrote it: its status writes start from it.
-        self.known: Body | None = None
-        self.released = False  # this pass freed the worker of its task
 
     @property
     def provider(self) -> Provider:
         return self.rt.provider_for(self.namespace, self.pool, self.spec)
 
     async def reconcile(self, worker: Body) -> float:
-        self.known = worker
         status = st.load(WorkerStatus, worker)
         try:
             if annotation(worker, RESET) is not None:
@@ -138,8 +132,6 @@ class _Worker:
         elif readings.agent_gone(reading):
             await self._revive(reading)
         await self._observe(reading)
-        if self.released:  # poll the fresh agent now: the worker is offered a poll sooner
-            return 0.0
         return float(self.spec.poll_interval_seconds)
 
     async def _reset(self, worker: Body, status: WorkerStatus) -> None:
@@ -205,15 +197,7 @@ class _Worker:
             return True
 
     async def _set_ready(self, value: ConditionStatus, reason: str, message: str) -> Body:
-        return await self._update(_ready_change(self.rt, value, reason, message))
-
-    async def _update(self, change: Callable[[Body, WorkerStatus], WorkerStatus]) -> Body:
-        """Write the Worker's status, starting from the Worker as this pass knows it."""
-        body, _ = await st.update(
-            self.rt.kube, WORKERS, self.namespace, self.name, WorkerStatus, change, body=self.known
-        )
-        self.known = body
-        return body
+        return await set_ready(self.rt, self.namespace, self.name, value, reason, message)
 
     async def _revive(self, reading: readings.Reading) -> None:
         """A worker whose agent or session is gone, with no prompt delivered, gets a new one.
@@ -345,7 +329,10 @@ class _Worker:
                 update["provision_failures"] = failures or 0
             return s.model_copy(update=update)
 
-        return await self._update(change)
+        body, _ = await st.update(
+            self.rt.kube, WORKERS, self.namespace, self.name, WorkerStatus, change
+        )
+        return body
 
     # -- polling ---------------------------------------------------------------------------
 
@@ -378,7 +365,7 @@ class _Worker:
         def change(_: Body, s: WorkerStatus) -> WorkerStatus:
             return _observed(s, reading, self.rt.now())
 
-        await self._update(change)
+        await st.update(self.rt.kube, WORKERS, self.namespace, self.name, WorkerStatus, change)
 
     # -- the bound task ----------------------------------------------------------------------
 
@@ -511,7 +498,7 @@ class _Worker:
     async def _follow(self, task: Body, reading: readings.Reading) -> None:
         task_name = task["metadata"]["name"]
         since = None if reading.age is None else iso(self.rt.now() - reading.age)
-        body = await self._transition(task_name, task_states.observed, reading, since, body=task)
+        body = await self._transition(task_name, task_states.observed, reading, since)
         status = task_status(body)
         if not task_states.is_finished(status):
             await self._snapshot_if_due(task_name, status)
@@ -554,13 +541,9 @@ class _Worker:
                 )
 
     async def _transition(
-        self,
-        task: str,
-        step: Callable[..., AgentTaskStatus],
-        *args: Any,
-        body: Body | None = None,
+        self, task: str, step: Callable[..., AgentTaskStatus], *args: Any
     ) -> Body:
-        return await st.transition(self.rt, self.namespace, task, step, *args, body=body)
+        return await st.transition(self.rt, self.namespace, task, step, *args)
 
     async def _release(self, task: str) -> None:
         """Free the worker: the task's work saved, the repo reset, a fresh agent, no taskRef."""
@@ -591,8 +574,7 @@ class _Worker:
                 }
             )
 
-        await self._update(change)
-        self.released = True
+        await st.update(self.rt.kube, WORKERS, self.namespace, self.name, WorkerStatus, change)
         self.rt.wake(POOLS, self.namespace, self.pool)
 
 
@@ -715,14 +697,7 @@ async def set_ready(
     rt: Runtime, namespace: str, name: str, value: ConditionStatus, reason: str, message: str
 ) -> Body:
     """Set a Worker's Ready condition alone; returns the Worker as written."""
-    change = _ready_change(rt, value, reason, message)
-    body, _ = await st.update(rt.kube, WORKERS, namespace, name, WorkerStatus, change)
-    return body
 
-
-def _ready_change(
-    rt: Runtime, value: ConditionStatus, reason: str, message: str
-) -> Callable[[Body, WorkerStatus], WorkerStatus]:
     def change(_: Body, s: WorkerStatus) -> WorkerStatus:
         conditions = c.upsert(
             s.conditions,
@@ -735,4 +710,5 @@ def _ready_change(
         )
         return s.model_copy(update={"conditions": conditions})
 
-    return change
+    body, _ = await st.update(rt.kube, WORKERS, namespace, name, WorkerStatus, change)
+    return body
