@@ -39,10 +39,11 @@ crds: install
 e2e: install
 	$(BIN)/pytest -q -rs -m e2e --timeout=2400 tests/e2e
 
-# matplotlib (the `bench` extra) draws the plot; installed alone, not with -e, so a worktree's
-# `make bench` never repoints a shared editable install.
+# matplotlib and py-spy (the `bench` extra) draw the plots and profile; installed alone, not
+# with -e, so a worktree's `make bench` never repoints a shared editable install.
 bench: install
 	$(BIN)/python -c 'import matplotlib' 2>/dev/null || $(BIN)/pip install --quiet 'matplotlib>=3.9'
+	test -x $(BIN)/py-spy || $(BIN)/pip install --quiet 'py-spy>=0.4'
 	$(BIN)/python -m bench
 
 clean:

@@ -15,6 +15,7 @@ import os
 import pathlib
 import platform
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -104,6 +105,19 @@ async def until(
         await asyncio.sleep(every)
 
 
+def requests(samples: dict[str, float]) -> dict[str, float]:
+    """The operator's API requests so far by `verb resource`, from its metrics' samples."""
+    found: dict[str, float] = {}
+    for key, value in samples.items():
+        if key.startswith("orchestrator_api_requests_total{"):
+            labels = dict(
+                part.split("=", 1) for part in key[key.index("{") + 1 : -1].split(",") if part
+            )
+            name = f"{labels['verb'].strip(chr(34))} {labels['resource'].strip(chr(34))}"
+            found[name] = found.get(name, 0.0) + value
+    return found
+
+
 # -- processes -------------------------------------------------------------------------------
 
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -124,6 +138,13 @@ def usage(pid: int) -> dict[str, float]:
     }
 
 
+def machine_cpu() -> float:
+    """CPU seconds every CPU of the machine has spent busy since boot (/proc/stat)."""
+    fields = [int(x) for x in pathlib.Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / _TICK
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -138,6 +159,24 @@ def environment() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
 
 
+def profile(pid: int, label: str) -> subprocess.Popen[bytes] | None:
+    """With $BENCH_PROFILE=DIR, py-spy samples the operator into DIR/<label>-<pid>.txt.
+
+    The file is py-spy's collapsed stacks (one line per stack, with its count): read it with
+    `python -m bench.hot FILE`, or draw it with any flame-graph tool. py-spy writes it when
+    stopped (SIGINT), which `Stack.stop` does first.
+    """
+    folder = os.environ.get("BENCH_PROFILE")
+    beside = pathlib.Path(sys.executable).parent / "py-spy"  # the venv's, if not on $PATH
+    spy = shutil.which("py-spy") or (str(beside) if beside.exists() else None)
+    if not folder or spy is None:
+        return None
+    pathlib.Path(folder).mkdir(parents=True, exist_ok=True)
+    out = pathlib.Path(folder) / f"{label}-{pid}.txt"
+    argv = [spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "50", "-o", str(out)]
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 class Stack:
     """The emulated API and the operator, each in its own process, and a client of the API."""
 
@@ -149,6 +188,7 @@ class Stack:
         self.metrics_port = free_port()
         self.api: subprocess.Popen[bytes] | None = None
         self.operator: subprocess.Popen[bytes] | None = None
+        self.profiler: subprocess.Popen[bytes] | None = None
         self._kube: Kube | None = None
 
     @property
@@ -172,7 +212,9 @@ class Stack:
         await self.start_operator()
 
     async def start_operator(self) -> None:
-        argv = [sys.executable, "-m", "bench.operate"] + (["--double"] if self.double else [])
+        # $BENCH_OPERATE replaces `-m bench.operate`, e.g. with a script that traces it
+        operate = os.environ.get("BENCH_OPERATE", "-m bench.operate").split()
+        argv = [sys.executable, *operate] + (["--double"] if self.double else [])
         argv += ["--kubeconfig", str(self.kubeconfig), "--state-dir", str(self.state_dir)]
         argv += ["--namespace", NS, "--metrics-port", str(self.metrics_port)]
         argv += ["--metrics-host", "127.0.0.1"]
@@ -183,8 +225,12 @@ class Stack:
             argv, stdout=log, stderr=log, env=env, cwd=ROOT, start_new_session=True
         )
         await until(self._metrics_served, timeout=STARTUP, every=0.05)
+        self.profiler = profile(self.operator.pid, self.root.name)
 
     async def stop(self) -> None:
+        if self.profiler is not None and self.profiler.poll() is None:
+            self.profiler.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+            await asyncio.to_thread(self.profiler.wait, 60)
         for proc in (self.operator, self.api):
             if proc is not None and proc.poll() is None:
                 proc.terminate()

@@ -1,4 +1,6 @@
-"""Dispatch latency against workers, the seed's flow and ours: bench/results/seed.png.
+"""The figures that tell more as curves: bench/results/seed.png (dispatch latency against
+workers, the seed's flow and ours) and bench/results/scale.png (the operator's RSS and CPU
+per poll cycle against workers).
 
 Needs matplotlib (pip install 'sprite-orchestrator[bench]'); without it, says so and skips.
 """
@@ -23,11 +25,19 @@ def main(argv: list[str]) -> int:
             "plot: skipped (matplotlib is not installed: pip install 'sprite-orchestrator[bench]')"
         )
         return 0
-    source = RESULTS / "seed.json"
-    if not source.exists():
-        print("plot: skipped (no bench/results/seed.json yet: python -m bench seed)")
-        return 0
-    found: dict[str, Any] = json.loads(source.read_text())
+    for name, draw in (("seed", _seed), ("scale", _scale)):
+        source = RESULTS / f"{name}.json"
+        if not source.exists():
+            print(f"plot: {name}.png skipped (no {source} yet: python -m bench {name})")
+            continue
+        figure = draw(pyplot, json.loads(source.read_text()))
+        figure.tight_layout()
+        figure.savefig(RESULTS / f"{name}.png", dpi=100)
+        print(f"plot: wrote {RESULTS / f'{name}.png'}")
+    return 0
+
+
+def _seed(pyplot: Any, found: dict[str, Any]) -> Any:
     figure, axes = pyplot.subplots(figsize=(7, 4.5))
     for side, style in (("ssh", "-"), ("local", "--")):
         points = found.get(side)
@@ -43,10 +53,25 @@ def main(argv: list[str]) -> int:
     axes.set_yscale("log")
     axes.set_title("Prompt sent -> read by the agent")
     axes.legend(fontsize="small")
-    figure.tight_layout()
-    figure.savefig(RESULTS / "seed.png", dpi=100)
-    print(f"plot: wrote {RESULTS / 'seed.png'}")
-    return 0
+    return figure
+
+
+def _scale(pyplot: Any, found: dict[str, Any]) -> Any:
+    points = found["points"]
+    workers = [p["workers"] for p in points]
+    figure, (rss, cpu) = pyplot.subplots(1, 2, figsize=(9, 4))
+    rss.plot(workers, [p["operator_rss_mb"] for p in points], marker="o", label="operator")
+    rss.plot(workers, [p["api_rss_mb"] for p in points], "--", marker="o", label="API emulator")
+    rss.axhline(found.get("target_rss_mb", 300), color="grey", linestyle=":", label="target")
+    rss.set_xlabel("workers (10 tasks each)")
+    rss.set_ylabel("RSS (MB)")
+    rss.legend(fontsize="small")
+    interval = found["poll_interval_s"]
+    cpu.plot(workers, [p["operator_cpu_s_per_poll_cycle"] for p in points], marker="o")
+    cpu.set_xlabel("workers (10 tasks each)")
+    cpu.set_ylabel(f"operator CPU-s per {interval} s poll cycle")
+    figure.suptitle("One operator, N workers (provider double)")
+    return figure
 
 
 if __name__ == "__main__":

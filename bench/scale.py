@@ -81,19 +81,33 @@ async def _create_tasks(kube: Kube, start: int, stop: int) -> None:
 
 
 async def _all_bound(kube: Kube, size: int) -> bool:
+    """N workers bound and every other task waiting (the steady state: nothing to catch up)."""
     workers = await kube.list("workers", NS)
     bound = sum(1 for w in workers if (w.get("status") or {}).get("taskRef"))
-    return len(workers) >= size and bound >= size
+    if len(workers) < size or bound < size:
+        return False
+    tasks = await kube.list("agenttasks", NS)
+    return all(_settled(t) for t in tasks)
+
+
+def _settled(task: dict[str, Any]) -> bool:
+    """Admitted and, if not bound, marked as waiting (the pool has seen it)."""
+    for cond in (task.get("status") or {}).get("conditions") or ():
+        if cond["type"] == "Scheduled":
+            return cond["status"] == "True" or cond["reason"] != "Pending"
+    return False
 
 
 async def _steady(s: harness.Stack, size: int, cycles: int) -> dict[str, Any]:
     """Operator and emulator cost over `cycles` poll intervals with every worker bound."""
     polls = "orchestrator_poll_seconds_count"
     op, api, count = s.operator_usage(), s.api_usage(), s.metric(polls)
+    asked = harness.requests(s.metrics())
     start = time.perf_counter()
     await asyncio.sleep(POLL * cycles)
     seconds = time.perf_counter() - start
     op2, api2, count2 = s.operator_usage(), s.api_usage(), s.metric(polls)
+    asked2 = harness.requests(s.metrics())
     seconds = max(seconds, 1e-3)
     per_cycle = seconds / POLL
     cpu = op2["cpu_s"] - op["cpu_s"]
@@ -103,6 +117,9 @@ async def _steady(s: harness.Stack, size: int, cycles: int) -> dict[str, Any]:
         "operator_cpu_pct": round(100 * cpu / seconds, 1),
         "polls_per_s": round((count2 - count) / seconds, 1),
         "polls_expected_per_s": round(size / POLL, 1),
+        "api_requests_per_s": {
+            k: round((v - asked.get(k, 0)) / seconds, 1) for k, v in sorted(asked2.items())
+        },
         "api_rss_mb": round(api2["rss_mb"], 1),
         "api_cpu_pct": round(100 * (api2["cpu_s"] - api["cpu_s"]) / seconds, 1),
     }

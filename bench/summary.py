@@ -52,7 +52,7 @@ def rows() -> list[tuple[str, str, str]]:
         out.append((
             f"Throughput, {found['tasks']} tasks onto {found['workers']} warm workers",
             f"{rate['median']:g} / {rate['min']:g} (min) tasks/s",
-            f"per task {_ms(found['task_latency_ms'])}",
+            f"per task {_ms(found['task_latency_ms'])}" + _busy(found),
         ))  # fmt: skip
     if found := _load("freshness"):
         for key, got in found["intervals"].items():
@@ -93,9 +93,21 @@ def rows() -> list[tuple[str, str, str]]:
                 f"RSS {p['operator_rss_mb']:g} MB, {p['operator_cpu_s_per_poll_cycle']:g} CPU-s"
                 f" per {found['poll_interval_s']} s poll cycle",
                 f"RSS ≤ 300 MB; polls {p['polls_per_s']:g}/s of {p['polls_expected_per_s']:g};"
+                f" API requests {sum((p.get('api_requests_per_s') or {}).values()):.0f}/s;"
                 f" emulator {p['api_cpu_pct']:g}% CPU, {p['api_rss_mb']:g} MB",
             ))  # fmt: skip
     return out
+
+
+def _busy(found: dict[str, Any]) -> str:
+    """Where a throughput run's CPU went, when the run says."""
+    if "machine_busy_pct" not in found:
+        return ""
+    return (
+        f"; machine {found['machine_busy_pct']}% busy over {found['wall_s']:g} s: operator"
+        f" {found['operator_cpu_s']:g} CPU-s, its execs {found['operator_children_cpu_s']:g},"
+        f" emulator {found['api_cpu_s']:g}"
+    )
 
 
 def table() -> str:

@@ -11,6 +11,7 @@ bench/results/throughput.json.
 from __future__ import annotations
 
 import asyncio
+import os
 import pathlib
 import sys
 import tempfile
@@ -37,13 +38,19 @@ async def measure(tasks: int, workers: int, runs: int) -> dict[str, Any]:
             await harness.until(lambda: dispatching.ready_workers(s.kube, workers), timeout=600)
             warmup = time.perf_counter() - ready
             rates, latencies = [], []
-            before = s.operator_usage()
+            before, api, machine, start = (
+                s.operator_usage(),
+                s.api_usage(),
+                harness.machine_cpu(),
+                time.perf_counter(),
+            )
             for _ in range(runs):
                 seconds, each = await _run(s, prompts, tasks)
                 rates.append(tasks / seconds)
                 latencies += each
                 await harness.until(lambda: dispatching.ready_workers(s.kube, workers), timeout=300)
-            after = s.operator_usage()
+            after, api2, machine2 = s.operator_usage(), s.api_usage(), harness.machine_cpu()
+            seconds = time.perf_counter() - start
     return {
         "what": f"{tasks} AgentTasks created at once onto {workers} warm workers -> all delivered",
         "provider": "Local (demo agent in real tmux, 0.2 s of work per task)",
@@ -57,6 +64,9 @@ async def measure(tasks: int, workers: int, runs: int) -> dict[str, Any]:
         "operator_cpu_s": round(after["cpu_s"] - before["cpu_s"], 2),
         "operator_children_cpu_s": round(after["children_cpu_s"] - before["children_cpu_s"], 2),
         "operator_rss_mb": round(after["rss_mb"], 1),
+        "api_cpu_s": round(api2["cpu_s"] - api["cpu_s"], 2),
+        "wall_s": round(seconds, 1),
+        "machine_busy_pct": round(100 * (machine2 - machine) / seconds / (os.cpu_count() or 1)),
     }
 
 
@@ -68,7 +78,7 @@ async def _run(
     await asyncio.gather(
         *(dispatching.create_task(s.kube, PROMPT.format(i=i)) for i in range(tasks))
     )
-    await harness.until(lambda: _count(prompts, seen, tasks), timeout=600, every=0.01)
+    await harness.until(lambda: _count(prompts, seen, tasks), timeout=600, every=0.05)
     elapsed = time.perf_counter() - start
     arrived = [p.stat().st_mtime for d in prompts for p in d.glob("*.txt") if p not in seen]
     return elapsed, [t - start_wall for t in arrived]

@@ -67,6 +67,8 @@ class Kube:
 
     config: kubernetes.client.Configuration
     _client: kubernetes.client.ApiClient | None = None
+    # Told (verb, resource) of every request: the operator counts them in its metrics.
+    observe: Callable[[str, str], None] | None = None
 
     @property
     def client(self) -> kubernetes.client.ApiClient:
@@ -83,7 +85,11 @@ class Kube:
             self._client.close()  # type: ignore[no-untyped-call]
             self._client = None
 
-    async def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    async def _call(
+        self, verb: str, resource: str, fn: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        if self.observe is not None:
+            self.observe(verb, resource)
         try:
             return await asyncio.to_thread(fn, *args, **kwargs)
         except ApiException as exc:
@@ -99,7 +105,14 @@ class Kube:
 
     async def get(self, plural: str, namespace: str, name: str) -> Body:
         body: Body = await self._call(
-            self._custom.get_namespaced_custom_object, GROUP, VERSION, namespace, plural, name
+            "get",
+            plural,
+            self._custom.get_namespaced_custom_object,
+            GROUP,
+            VERSION,
+            namespace,
+            plural,
+            name,
         )
         return body
 
@@ -109,6 +122,8 @@ class Kube:
         selector = ",".join(f"{k}={v}" for k, v in (labels or {}).items())
         if namespace is None:
             result = await self._call(
+                "list",
+                plural,
                 self._custom.list_cluster_custom_object,
                 GROUP,
                 VERSION,
@@ -117,6 +132,8 @@ class Kube:
             )
         else:
             result = await self._call(
+                "list",
+                plural,
                 self._custom.list_namespaced_custom_object,
                 GROUP,
                 VERSION,
@@ -129,7 +146,14 @@ class Kube:
 
     async def create(self, plural: str, namespace: str, body: Body) -> Body:
         created: Body = await self._call(
-            self._custom.create_namespaced_custom_object, GROUP, VERSION, namespace, plural, body
+            "create",
+            plural,
+            self._custom.create_namespaced_custom_object,
+            GROUP,
+            VERSION,
+            namespace,
+            plural,
+            body,
         )
         return created
 
@@ -140,10 +164,18 @@ class Kube:
         group, version = group_version.split("/")
         if namespace is None:
             await self._call(
-                self._custom.create_cluster_custom_object, group, version, plural, body
+                "create",
+                plural,
+                self._custom.create_cluster_custom_object,
+                group,
+                version,
+                plural,
+                body,
             )
         else:
             await self._call(
+                "create",
+                plural,
                 self._custom.create_namespaced_custom_object,
                 group,
                 version,
@@ -155,6 +187,8 @@ class Kube:
     async def patch(self, plural: str, namespace: str, name: str, patch: Body) -> Body:
         """A merge patch of the main resource (metadata, never spec of a user's object)."""
         patched: Body = await self._call(
+            "patch",
+            plural,
             self._custom.patch_namespaced_custom_object,
             GROUP,
             VERSION,
@@ -180,6 +214,8 @@ class Kube:
         if resource_version is not None:
             body["metadata"] = {"resourceVersion": resource_version}
         patched: Body = await self._call(
+            "patch",
+            f"{plural}/status",
             self._custom.patch_namespaced_custom_object_status,
             GROUP,
             VERSION,
@@ -194,6 +230,8 @@ class Kube:
     async def delete(self, plural: str, namespace: str, name: str) -> None:
         with contextlib.suppress(NotFound):
             await self._call(
+                "delete",
+                plural,
                 self._custom.delete_namespaced_custom_object,
                 GROUP,
                 VERSION,
@@ -204,7 +242,9 @@ class Kube:
 
     async def secret(self, namespace: str, name: str) -> dict[str, bytes]:
         """A Secret's data, decoded. Never logged."""
-        secret = await self._call(self._core.read_namespaced_secret, name, namespace)
+        secret = await self._call(
+            "get", "secrets", self._core.read_namespaced_secret, name, namespace
+        )
         data: Mapping[str, Any] = secret.data or {}
         return {key: base64.b64decode(value) for key, value in data.items()}
 
@@ -215,13 +255,17 @@ class Kube:
             data={k: base64.b64encode(v).decode("ascii") for k, v in data.items()},
         )
         with contextlib.suppress(Conflict):
-            await self._call(self._core.create_namespaced_secret, namespace, body)
+            await self._call(
+                "create", "secrets", self._core.create_namespaced_secret, namespace, body
+            )
 
     async def events(self, namespace: str) -> Any:
         """The namespace's core/v1 Events (what kopf posts), as plain JSON: `{"items": [...]}`."""
-        found = await self._call(self._core.list_namespaced_event, namespace)
+        found = await self._call("list", "events", self._core.list_namespaced_event, namespace)
         return self.client.sanitize_for_serialization(found)  # type: ignore[no-untyped-call]
 
     async def config_map(self, namespace: str, name: str) -> dict[str, str]:
-        cm = await self._call(self._core.read_namespaced_config_map, name, namespace)
+        cm = await self._call(
+            "get", "configmaps", self._core.read_namespaced_config_map, name, namespace
+        )
         return dict(cm.data or {})

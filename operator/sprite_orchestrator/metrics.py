@@ -20,6 +20,9 @@ What the handlers call (`m` is the Runtime's Metrics):
 - `m.provisioned(namespace, pool, seconds, result=…)`: one provisioning run, either way.
 - `m.polled(namespace, pool, seconds)`: every poll, successful or not (the alert on poll
   errors is a ratio of the two); `m.poll_error(namespace, pool, reason)` for a failed one.
+- `m.api_request(verb, resource)`: every request of the operator's own client to the API
+  (kopf's watches and its own patches are not counted), so a reconciler that reads too much
+  shows in `orchestrator_api_requests_total`.
 - `m.task_cost(namespace, pool, usd)` by what a task's cost grew (its transcript is read
   while it runs and once more when it ends), so the counter is the pool's spend so far.
 - `async with m.serve(port=…, host=…) as url:` serves `GET /metrics` (text or OpenMetrics,
@@ -201,6 +204,12 @@ class Metrics:
             [*POOL, "reason"],
             registry=r,
         )
+        self._requests = Counter(
+            "orchestrator_api_requests",
+            "Requests of the operator to the Kubernetes API, by verb and resource.",
+            ["verb", "resource"],
+            registry=r,
+        )
         self._cost = Counter(
             "orchestrator_task_cost_usd",
             "What the agents' sessions of tasks cost so far, in US dollars.",
@@ -284,6 +293,9 @@ class Metrics:
 
     def poll_error(self, namespace: str, pool: str, reason: str) -> None:
         self._poll_errors.labels(namespace, pool, reason_label(reason)).inc()
+
+    def api_request(self, verb: str, resource: str) -> None:
+        self._requests.labels(verb, resource).inc()
 
     def task_cost(self, namespace: str, pool: str, usd: float) -> None:
         if usd > 0:

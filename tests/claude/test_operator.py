@@ -7,6 +7,7 @@ import logging
 import os
 import pathlib
 import signal
+import subprocess
 from typing import Any
 
 import aiohttp
@@ -131,7 +132,17 @@ async def _permission_then_approval(operator: Cluster, api: anthropic.FakeAnthro
     found = _conditions(task)
     assert found["Succeeded"][:2] == ("True", "AgentCompleted")
     assert found["NeedsInput"][0] == "False"
-    assert (worker.home / "kite" / "answer.txt").read_text() == "42\n"
+
+    async def saved() -> str | None:  # the finished task's work, kept before the repo reset
+        status = (await operator.get("agenttasks", name))["status"]
+        return status.get("workCommit")
+
+    commit = await eventually(saved, timeout=STEP_TIMEOUT, what="the work saved")
+    repo = worker.home / "kite"
+    shown = subprocess.run(
+        ["git", "-C", str(repo), "show", f"{commit}:answer.txt"], capture_output=True, text=True
+    )
+    assert shown.stdout == "42\n", shown.stderr
 
 
 async def _api_error(operator: Cluster, api: anthropic.FakeAnthropic) -> None:

@@ -44,7 +44,8 @@ def test_status_workers_pools_follow_a_waiting_task_and_a_human_answer(
     [listed] = [r for r in dev.json("status") if r["name"] == queued]
     assert listed["waiting"] == {
         "reason": "PoolExhausted",
-        "message": "all 1 workers of pool demo are busy (maxWorkers); position 1 of 1 in the queue",
+        "message": "all 1 workers of pool demo are busy (maxWorkers); it waits its turn"
+        " (priority, then oldest first)",
         "position": 1,
         "queueLength": 1,
     }

@@ -73,7 +73,6 @@ def test_the_live_view_shows_every_phase_to_the_end(
     step = "demo-1: provisioning step 3 of 5, setup: running the setup script scripts/dev-setup.sh"
     waiting = eventually(lambda: pane.shows("Provisioning", step))  # held there by the gate
     assert "waiting (WaitingForWorker): a worker of pool demo is being provisioned" in waiting
-    assert "position 1 of 1 in the queue" in waiting
     assert "· Delivered    not yet" in waiting
 
     gate.touch()

@@ -38,6 +38,8 @@ def test_no_idle_worker_creates_the_next_one() -> None:
 
 
 def test_at_max_workers_the_task_waits_pool_exhausted_with_its_position() -> None:
+    """The message says why, not where: a position in it would rewrite every queued task's
+    status on every bind. The position is in the plan, and `positions` computes it."""
     plan = al.plan(
         "kite",
         al.Scaling(min_idle=0, max_workers=1),
@@ -48,10 +50,13 @@ def test_at_max_workers_the_task_waits_pool_exhausted_with_its_position() -> Non
     assert plan.create == () and plan.binds == ()
     assert plan.waiting["a"] == al.Wait(
         al.POOL_EXHAUSTED,
-        "all 1 workers of pool kite are busy (maxWorkers); position 1 of 2 in the queue",
+        "all 1 workers of pool kite are busy (maxWorkers); it waits its turn (priority, then"
+        " oldest first)",
         1,
     )
     assert plan.waiting["b"].position == 2
+    assert plan.waiting["a"].message == plan.waiting["b"].message  # the same whatever the place
+    assert al.positions([T("b", "2"), T("a", "1")]) == {"a": (1, 2), "b": (2, 2)}
 
 
 def test_three_tasks_and_max_two_create_two_workers_only() -> None:

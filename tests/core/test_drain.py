@@ -1,4 +1,4 @@
-"""A draining pool in the planner, and the queue position read back from a task's message."""
+"""A draining pool in the planner, and queue positions as readers compute them."""
 
 from __future__ import annotations
 
@@ -22,18 +22,22 @@ def test_a_draining_pool_binds_and_creates_nothing_and_keeps_only_busy_workers()
         "t1": (a.POOL_DRAINING, 1),
         "t2": (a.POOL_DRAINING, 2),
     }
-    assert a.position(plan.waiting["t2"].message) == (2, 2)
+    assert (
+        plan.waiting["t2"].message
+        == "pool kite is draining (orchestrator drain kite --undo resumes it)"
+    )
 
 
-def test_the_position_is_read_from_every_waiting_message() -> None:
+def test_positions_are_the_plans_order_priority_first() -> None:
     workers = [a.WorkerView("kite-1", provisioned=True, task="t0")]
     pending = [a.TaskView(f"t{i}", f"2026-01-01T00:00:0{i}Z") for i in range(1, 4)]
+    pending.append(a.TaskView("urgent", "2026-01-01T00:00:09Z", priority=5))
 
     plan = a.plan("kite", a.Scaling(min_idle=0, max_workers=1), workers, pending, now=0.0)
+    places = a.positions(pending)
 
-    assert [a.position(plan.waiting[f"t{i}"].message) for i in (1, 2, 3)] == [
-        (1, 3),
-        (2, 3),
-        (3, 3),
-    ]
-    assert a.position("bound to worker kite-1") is None
+    assert places == {"urgent": (1, 4), "t1": (2, 4), "t2": (3, 4), "t3": (4, 4)}
+    assert {t: w.position for t, w in plan.waiting.items()} == {
+        t: p for t, (p, _) in places.items()
+    }
+    assert len({w.message for w in plan.waiting.values()}) == 1  # no place in any message

@@ -148,7 +148,7 @@ async def test_one_worker_serves_two_tasks_in_turn(
 
     _, scheduled = await operator.condition("agenttasks", second, "Scheduled")
     assert scheduled["status"] == "False" and scheduled["reason"] == "PoolExhausted"
-    assert "position 1 of 1" in scheduled["message"]
+    assert "busy (maxWorkers); it waits its turn" in scheduled["message"]
 
     one = await operator.succeeded(first)
     two = await operator.succeeded(second, timeout=40)

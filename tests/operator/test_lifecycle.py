@@ -237,7 +237,7 @@ async def test_priority_goes_first(operator: Cluster, demo_repo: pathlib.Path) -
     high = await operator.task("demo", "high", priority=10)
 
     _, waiting = await operator.condition("agenttasks", low, "Scheduled", status="False")
-    assert "position" in waiting["message"]
+    assert "it waits its turn" in waiting["message"]
     low_task, high_task = await operator.succeeded(low), await operator.succeeded(high)
     assert high_task["status"]["deliveredTime"] <= low_task["status"]["deliveredTime"]
 

@@ -56,7 +56,7 @@ async def test_a_draining_pool_starts_nothing_and_lets_busy_workers_finish_then_
     waiting = await operator.task("demo", "arrives while draining")
     _, scheduled = await operator.condition("agenttasks", waiting, "Scheduled")
     assert scheduled["reason"] == "PoolDraining"
-    assert "position 1 of 1 in the queue" in scheduled["message"]
+    assert scheduled["message"].startswith("pool demo is draining")
 
     await operator.kube.patch("agenttasks", NS, busy, {"spec": {"cancelled": True}})
     assert await eventually(lambda: _only(operator, set()), timeout=SLOW)  # finished, then gone

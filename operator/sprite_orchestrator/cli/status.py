@@ -22,6 +22,7 @@ from sprite_orchestrator.core import allocation, prompts
 from sprite_orchestrator.core import conditions as c
 from sprite_orchestrator.core import tasks as task_states
 from sprite_orchestrator.handlers import status as st
+from sprite_orchestrator.handlers.objects import task_view
 from sprite_orchestrator.kube import Body
 from sprite_orchestrator.models import AgentTaskStatus
 
@@ -46,28 +47,47 @@ def status(
         else:
             _print_rows(rows)
         return
-    body, events = run(target, _one(target, task))
+    body, events, place = run(target, _one(target, task))
     if output_format is not None:
         output.emit({"task": body, "events": events}, output_format)
     else:
-        _print_one(body, events)
+        _print_one(body, events, place)
 
 
 async def _rows(target: Target) -> list[dict[str, Any]]:
-    return [row(body) for body in await reading.listing(target, TASKS)]
+    bodies = await reading.listing(target, TASKS)
+    places = queue_places(bodies)
+    return [row(body, places.get(body["metadata"]["name"])) for body in bodies]
 
 
-async def _one(target: Target, name: str) -> tuple[Body, list[Body]]:
+async def _one(target: Target, name: str) -> tuple[Body, list[Body], tuple[int, int] | None]:
+    """The task, its events, and its place in the queue if it waits."""
     body = await reading.get(target, TASKS, name)
-    return body, await reading.events(target, "AgentTask", name)
+    place = None
+    if waiting(st.load(AgentTaskStatus, body)) is not None:
+        place = queue_places(await reading.listing(target, TASKS)).get(name)
+    return body, await reading.events(target, "AgentTask", name), place
 
 
-def waiting(status: AgentTaskStatus) -> dict[str, Any] | None:
+def queue_places(bodies: list[Body]) -> dict[str, tuple[int, int]]:
+    """Each waiting task's (position, queue length) in its pool's queue, as the operator
+    serves it. Computed here, on demand: the operator does not write positions, which
+    would change on every bind for every queued task."""
+    by_pool: dict[str, list[Body]] = {}
+    for body in bodies:
+        if waiting(st.load(AgentTaskStatus, body)) is not None:
+            by_pool.setdefault(str((body.get("spec") or {}).get("pool")), []).append(body)
+    places: dict[str, tuple[int, int]] = {}
+    for queued in by_pool.values():
+        places.update(allocation.positions([task_view(b) for b in queued]))
+    return places
+
+
+def waiting(status: AgentTaskStatus, place: tuple[int, int] | None = None) -> dict[str, Any] | None:
     """Why a task in flight has no worker, and where it stands in the pool's queue."""
     scheduled = c.find(status.conditions, c.SCHEDULED)
     if task_states.is_finished(status) or scheduled is None or scheduled.status == "True":
         return None
-    place = allocation.position(scheduled.message)
     return {
         "reason": scheduled.reason,
         "message": scheduled.message,
@@ -76,7 +96,7 @@ def waiting(status: AgentTaskStatus) -> dict[str, Any] | None:
     }
 
 
-def row(body: Body) -> dict[str, Any]:
+def row(body: Body, place: tuple[int, int] | None = None) -> dict[str, Any]:
     """What the table shows of one task, with stable keys for scripts."""
     status = st.load(AgentTaskStatus, body)
     done = c.find(status.conditions, c.SUCCEEDED)
@@ -88,7 +108,7 @@ def row(body: Body) -> dict[str, Any]:
         "needsInput": c.is_true(status.conditions, c.NEEDS_INPUT),
         "succeeded": done.status if done else None,
         "reason": done.reason if done else None,
-        "waiting": waiting(status),
+        "waiting": waiting(status, place),
         "creationTimestamp": body["metadata"].get("creationTimestamp"),
     }
 
@@ -126,11 +146,11 @@ def _cells(r: dict[str, Any]) -> list[str]:
     ]
 
 
-def _print_one(body: Body, events: list[Body]) -> None:
+def _print_one(body: Body, events: list[Body], place: tuple[int, int] | None) -> None:
     spec, status = body.get("spec") or {}, st.load(AgentTaskStatus, body)
     meta = body["metadata"]
     console.print(f"[bold]agenttask/{meta['name']}[/bold]  pool {spec.get('pool')}")
-    for label, value in _summary(spec, status, meta):
+    for label, value in _summary(spec, status, meta, place):
         console.print(f"  {label + ':':<12} {value}", markup=False)  # a prompt may hold [x]
     if status.transcript is not None:
         seen = output.age(status.transcript.observed_time)
@@ -162,7 +182,9 @@ def _print_one(body: Body, events: list[Body]) -> None:
     )
 
 
-def _summary(spec: dict[str, Any], status: AgentTaskStatus, meta: Body) -> list[tuple[str, str]]:
+def _summary(
+    spec: dict[str, Any], status: AgentTaskStatus, meta: Body, place: tuple[int, int] | None
+) -> list[tuple[str, str]]:
     prompt = spec.get("prompt")
     if prompt is not None:
         data = prompts.encode(prompt)
@@ -187,9 +209,10 @@ def _summary(spec: dict[str, Any], status: AgentTaskStatus, meta: Body) -> list[
         lines.append(("work", f"{status.work_branch} at {status.work_commit or '?'}"))
     if status.session_id:
         lines.append(("session", status.session_id))
-    wait = waiting(status)
+    wait = waiting(status, place)
     if wait:
-        lines.append(("waiting", f"{wait['reason']}: {wait['message']}"))
+        where = f" (position {place[0]} of {place[1]} in the queue)" if place else ""
+        lines.append(("waiting", f"{wait['reason']}: {wait['message']}{where}"))
     return lines
 
 

@@ -8,7 +8,6 @@ oldest pending task first.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Mapping, Sequence
 
 from sprite_orchestrator.core import naming
@@ -17,7 +16,11 @@ POOL_EXHAUSTED = "PoolExhausted"
 WAITING_FOR_WORKER = "WaitingForWorker"
 WORKERS_FAILING = "WorkersFailing"
 POOL_DRAINING = "PoolDraining"
-_POSITION = re.compile(r"position ([0-9]+) of ([0-9]+) in the queue")
+# A waiting task's message says why it waits, never where it stands: a position would
+# change with every bind and rewrite every queued task's status (O(queue) writes per bind;
+# 150 queued tasks made 150 status writes each time one started). Readers compute the
+# position from the queue itself (`positions`), as `orchestrator status` does.
+WAITS_ITS_TURN = "it waits its turn (priority, then oldest first)"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,7 +132,6 @@ def plan(
             pool,
             scaling,
             position,
-            len(rest),
             served=position <= served_soon,
             failing=bool(failing),
         )
@@ -146,21 +148,14 @@ def drain(pool: str, workers: Sequence[WorkerView], pending: Sequence[TaskView])
     delete = tuple(w.name for w in _by_index(pool, workers) if w.task is None and not w.deleting)
     ordered = queue(pending)
     message = f"pool {pool} is draining (orchestrator drain {pool} --undo resumes it)"
-    waiting = {
-        t.name: Wait(POOL_DRAINING, f"{message}; {_where(i, len(ordered))}", i)
-        for i, t in enumerate(ordered, start=1)
-    }
+    waiting = {t.name: Wait(POOL_DRAINING, message, i) for i, t in enumerate(ordered, start=1)}
     return Plan(delete=delete, waiting=waiting)
 
 
-def position(message: str) -> tuple[int, int] | None:
-    """(position, queue length) from a waiting task's Scheduled message, as `_wait` wrote it."""
-    match = _POSITION.search(message)
-    return (int(match.group(1)), int(match.group(2))) if match else None
-
-
-def _where(position: int, total: int) -> str:
-    return f"position {position} of {total} in the queue"
+def positions(pending: Sequence[TaskView]) -> dict[str, tuple[int, int]]:
+    """Each pending task's (position, queue length), 1-based, in service order."""
+    ordered = queue(pending)
+    return {t.name: (i, len(ordered)) for i, t in enumerate(ordered, start=1)}
 
 
 def _excess(
@@ -174,19 +169,15 @@ def _excess(
     return tuple(w.name for w in spare[: max(0, surplus)])
 
 
-def _wait(
-    pool: str, scaling: Scaling, position: int, total: int, *, served: bool, failing: bool
-) -> Wait:
-    where = _where(position, total)
+def _wait(pool: str, scaling: Scaling, position: int, *, served: bool, failing: bool) -> Wait:
     if failing and not served:
-        message = f"workers of pool {pool} fail to provision (see kubectl get wk); {where}"
+        message = f"workers of pool {pool} fail to provision (see kubectl get wk); {WAITS_ITS_TURN}"
         return Wait(WORKERS_FAILING, message, position)
     if served:
-        return Wait(
-            WAITING_FOR_WORKER, f"a worker of pool {pool} is being provisioned; {where}", position
-        )
-    message = f"all {scaling.max_workers} workers of pool {pool} are busy (maxWorkers); {where}"
-    return Wait(POOL_EXHAUSTED, message, position)
+        message = f"a worker of pool {pool} is being provisioned for it"
+        return Wait(WAITING_FOR_WORKER, message, position)
+    message = f"all {scaling.max_workers} workers of pool {pool} are busy (maxWorkers); "
+    return Wait(POOL_EXHAUSTED, message + WAITS_ITS_TURN, position)
 
 
 def _reap(idle: Sequence[WorkerView], scaling: Scaling, *, now: float) -> tuple[str, ...]:

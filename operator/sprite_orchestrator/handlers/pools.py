@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Iterable
 
 import pydantic
 
@@ -23,8 +25,8 @@ from sprite_orchestrator.handlers.objects import (
     is_draining,
     is_finished,
     name_of,
+    raw_conditions,
     stop_reason,
-    task_status,
     task_view,
     worker_body,
     worker_view,
@@ -41,6 +43,7 @@ from sprite_orchestrator.models import (
 
 logger = logging.getLogger(__name__)
 
+WRITERS = 8  # status writes of one pool pass in flight at once
 ALL_BUSY = "AllBusy"  # Ready=False: every worker has a task and maxWorkers allows no more
 
 
@@ -54,7 +57,7 @@ async def reconcile(rt: Runtime, namespace: str, name: str) -> float:
         return 60.0
     await orphans.adopt(rt, pool, spec)
     workers = await rt.kube.list(WORKERS, namespace, labels={POOL_LABEL: name})
-    tasks = [t for t in await rt.kube.list(TASKS, namespace) if t["spec"].get("pool") == name]
+    tasks = rt.tasks.of_pool(namespace, name)  # as the task watch delivered them
     pending, due = await _settle(rt, namespace, workers, tasks)
     scaling = allocation.Scaling(
         spec.scaling.min_idle, spec.scaling.max_workers, spec.scaling.idle_timeout_seconds
@@ -69,15 +72,17 @@ async def reconcile(rt: Runtime, namespace: str, name: str) -> float:
     )
     await _create(rt, pool, plan.create)
     by_name = {name_of(w): w for w in workers}
-    for task_name, worker_name in plan.binds:
-        await _bind(rt, namespace, task_name, by_name[worker_name])
-    for task_name, wait in plan.waiting.items():
-        await _wait(rt, namespace, task_name, wait)
+    await _bounded(_bind(rt, namespace, t, by_name[w]) for t, w in plan.binds)
+    listed = {name_of(t): t for t in pending}
+    await _bounded(_wait(rt, namespace, listed[t], w) for t, w in plan.waiting.items())
     for worker_name in plan.delete:
         await rt.kube.delete(WORKERS, namespace, worker_name)
         why = " (the pool is draining)" if is_draining(pool) else ""
         events.info(pool, reason="WorkerReaped", message=f"idle worker {worker_name} removed{why}")
-    fresh = await rt.kube.list(WORKERS, namespace, labels={POOL_LABEL: name})
+    changed = plan.create or plan.delete or plan.binds
+    fresh = (
+        await rt.kube.list(WORKERS, namespace, labels={POOL_LABEL: name}) if changed else workers
+    )
     exhausted = any(w.reason == allocation.POOL_EXHAUSTED for w in plan.waiting.values())
     await _pool_status(rt, pool, spec, fresh, exhausted=exhausted)
     _observe(rt, namespace, name, spec, fresh, tasks, queue_depth=len(plan.waiting))
@@ -108,7 +113,7 @@ def _observe(
             for v in views
         ],
         agents=[st.load(WorkerStatus, w).agent_state for w in live],
-        tasks=[{x.type: x.status for x in task_status(t).conditions} for t in tasks],
+        tasks=[{k: str(x.get("status")) for k, x in raw_conditions(t).items()} for t in tasks],
         queue_depth=queue_depth,
     )
 
@@ -131,16 +136,17 @@ async def _settle(
     pending: list[Body] = []
     due: list[float | None] = []
     for task in tasks:
-        name, status = name_of(task), task_status(task)
+        name, found = name_of(task), raw_conditions(task)
         if is_finished(task):
             continue
-        if is_deleting(task) or name in holders or not status.conditions:
+        if is_deleting(task) or name in holders or not found:
             continue  # deleting: its finalizer lets go; no conditions yet: not admitted yet
         stop = stop_reason(task, now=now)
+        worker = (task.get("status") or {}).get("workerName")
         if stop is not None:
             await st.transition(rt, namespace, name, task_states.failed, *stop)
-        elif status.worker_name and task_states.is_delivered(status):
-            await _lost(rt, namespace, name, status.worker_name)
+        elif worker and (found.get(c.DELIVERED) or {}).get("status") == "True":
+            await _lost(rt, namespace, name, str(worker))
         else:
             pending.append(task)
             spec = task.get("spec") or {}
@@ -171,10 +177,16 @@ async def _create(rt: Runtime, pool: Body, names: tuple[str, ...]) -> None:
 
 
 async def _bind(rt: Runtime, namespace: str, task: str, worker: Body) -> None:
-    """Compare-and-swap on the Worker: two tasks never share one, even across replicas."""
+    """Compare-and-swap on the Worker: two tasks never share one, even across replicas.
+
+    The task is read afresh: the pass planned from the kept one, which may have ended or
+    begun deleting since."""
     try:
         task_body = await rt.kube.get(TASKS, namespace, task)
     except NotFound:
+        return
+    if is_finished(task_body) or is_deleting(task_body):
+        rt.wake(POOLS, namespace, worker["spec"]["pool"])
         return
     uid = task_body["metadata"].get("uid")
     status = st.load(WorkerStatus, worker)
@@ -188,13 +200,14 @@ async def _bind(rt: Runtime, namespace: str, task: str, worker: Body) -> None:
         }
     )
     try:
-        await rt.kube.patch_status(
+        written = await rt.kube.patch_status(
             WORKERS,
             namespace,
             name_of(worker),
             st.dump(bound),
             resource_version=worker["metadata"].get("resourceVersion"),
         )
+        rt.kept_worker(written)
     except Conflict:
         rt.wake(POOLS, namespace, worker["spec"]["pool"])
         return
@@ -206,9 +219,38 @@ async def _bind(rt: Runtime, namespace: str, task: str, worker: Body) -> None:
     rt.wake(WORKERS, namespace, worker_name)
 
 
-async def _wait(rt: Runtime, namespace: str, task: str, wait: allocation.Wait) -> None:
+async def _bounded(calls: Iterable[Awaitable[None]], limit: int = WRITERS) -> None:
+    """Await `calls`, `limit` at a time: a burst of tasks is marked waiting in one round
+    trip's time per `limit` tasks, and no pass holds more than `limit` requests open."""
+    gate = asyncio.Semaphore(limit)
+
+    async def one(call: Awaitable[None]) -> None:
+        async with gate:
+            await call
+
+    await asyncio.gather(*(one(c) for c in calls))
+
+
+def _says(task: Body, wait: allocation.Wait) -> bool:
+    """The task says already why it waits, for this generation of its spec."""
+    found = raw_conditions(task)
+    scheduled, succeeded = found.get(c.SCHEDULED) or {}, found.get(c.SUCCEEDED) or {}
+    return (
+        (task.get("status") or {}).get("observedGeneration") == task["metadata"].get("generation")
+        and (scheduled.get("status"), scheduled.get("reason")) == ("False", wait.reason)
+        and (succeeded.get("status"), succeeded.get("reason")) == ("Unknown", wait.reason)
+        and scheduled.get("message") == succeeded.get("message") == wait.message
+    )
+
+
+async def _wait(rt: Runtime, namespace: str, task: Body, wait: allocation.Wait) -> None:
+    """Say why the task waits, unless it says so already (the common case: no request)."""
+    if _says(task, wait):
+        return
     with contextlib.suppress(NotFound):
-        await st.transition(rt, namespace, task, task_states.waiting, wait.reason, wait.message)
+        await st.transition(
+            rt, namespace, name_of(task), task_states.waiting, wait.reason, wait.message, body=task
+        )
 
 
 async def _pool_status(

@@ -16,6 +16,17 @@ from sprite_orchestrator.kube import NotFound, configuration
 logger = logging.getLogger(__name__)
 
 
+# The handlers that only wake a reconciler run on every watch event of every object; kopf
+# logs each success at INFO, which at 50 workers was dozens of lines a second of no news.
+WAKEUPS = ("pool_changed", "worker_changed", "task_changed")
+
+
+def quiet_wakeups(record: logging.LogRecord) -> bool:
+    """A logging filter: drop the successes of the wake-up handlers, keep all else."""
+    message = record.getMessage()
+    return not (message.endswith("' succeeded.") and any(w in message for w in WAKEUPS))
+
+
 def _rt(memo: Any) -> Runtime:
     runtime: Runtime = memo.runtime
     return runtime
@@ -91,8 +102,15 @@ def make_registry(
         await _loop(_rt(memo), POOLS, _ns(namespace), name, stopped, logger, pools.reconcile)
 
     @kopf.on.event(GROUP, VERSION, POOLS, registry=registry)
-    def pool_changed(*, name: str, namespace: str | None, memo: Any, **_: Any) -> None:
-        _rt(memo).wake(POOLS, _ns(namespace), name)  # e.g. `orchestrator drain` at once
+    def pool_changed(
+        *, name: str, namespace: str | None, type: str | None, body: Any, memo: Any, **_: Any
+    ) -> None:
+        rt, key = _rt(memo), (_ns(namespace), name)
+        if type == "DELETED":
+            rt.pools.pop(key, None)
+        else:
+            rt.pools[key] = dict(body)
+        rt.wake(POOLS, _ns(namespace), name)  # e.g. `orchestrator drain` at once
 
     @kopf.on.delete(GROUP, VERSION, POOLS, registry=registry)
     async def pool_deleted(*, name: str, namespace: str | None, memo: Any, **_: Any) -> None:
@@ -109,9 +127,15 @@ def make_registry(
         await _loop(rt, WORKERS, _ns(namespace), name, stopped, logger, workers.reconcile)
 
     @kopf.on.event(GROUP, VERSION, WORKERS, registry=registry)
-    def worker_changed(*, name: str, namespace: str | None, spec: Any, memo: Any, **_: Any) -> None:
-        _rt(memo).wake(POOLS, _ns(namespace), spec.get("pool", ""))
-        _rt(memo).wake(WORKERS, _ns(namespace), name)
+    def worker_changed(
+        *, name: str, namespace: str | None, type: str | None, body: Any, memo: Any, **_: Any
+    ) -> None:
+        rt = _rt(memo)
+        pool, itself = rt.workers.changed(type, body)  # not for heartbeats, agents' states
+        if pool:
+            rt.wake(POOLS, _ns(namespace), body.get("spec", {}).get("pool", ""))
+        if itself:
+            rt.wake(WORKERS, _ns(namespace), name)
 
     @kopf.on.delete(GROUP, VERSION, WORKERS, registry=registry)
     async def worker_deleted(
@@ -159,8 +183,12 @@ def make_registry(
             rt.forget(key)
 
     @kopf.on.event(GROUP, VERSION, TASKS, registry=registry)
-    def task_changed(*, namespace: str | None, spec: Any, memo: Any, **_: Any) -> None:
-        _rt(memo).wake(POOLS, _ns(namespace), spec.get("pool", ""))
+    def task_changed(
+        *, namespace: str | None, type: str | None, body: Any, memo: Any, **_: Any
+    ) -> None:
+        rt = _rt(memo)
+        if rt.tasks.keep(type, body):  # not for an agent's state or a transcript
+            rt.wake(POOLS, _ns(namespace), body.get("spec", {}).get("pool", ""))
 
     return registry
 

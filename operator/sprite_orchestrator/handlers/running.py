@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 import pathlib
 import time
 from collections.abc import Callable, Collection, Iterator
@@ -13,7 +14,7 @@ from typing import Any
 import kopf
 
 from sprite_orchestrator.handlers import peering as peers
-from sprite_orchestrator.handlers.registry import make_registry, make_settings
+from sprite_orchestrator.handlers.registry import make_registry, make_settings, quiet_wakeups
 from sprite_orchestrator.handlers.runtime import Runtime
 from sprite_orchestrator.kube import Kube, configuration
 
@@ -64,6 +65,8 @@ async def run(
     ignored = _Ignored(frozenset(asyncio.all_tasks()), also_ignore)
     kube = Kube(configuration(server=server, kubeconfig=kubeconfig))
     runtime = Runtime(kube=kube, state_dir=state_dir, clock=clock)
+    kube.observe = runtime.metrics.api_request
+    logging.getLogger("kopf.objects").addFilter(quiet_wakeups)
     settings = make_settings()
     try:
         if peering is not None:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sprite_orchestrator.handlers import providing
+from sprite_orchestrator.handlers import cache, providing
 from sprite_orchestrator.kube import Kube
 from sprite_orchestrator.metrics import Metrics
 from sprite_orchestrator.models.pool import ProviderSpec, WorkerPoolSpec
@@ -53,6 +53,13 @@ class Runtime:
     wakeups: dict[Key, asyncio.Event] = dataclasses.field(default_factory=dict)
     failures: dict[Key, int] = dataclasses.field(default_factory=dict)
     retry_at: dict[Key, float] = dataclasses.field(default_factory=dict)  # the loop's clock
+    # Per (namespace, pool): the WorkerPool as its watch last delivered it. Every worker poll
+    # needs its pool's spec; reading it from the watch saves a request per poll.
+    pools: dict[tuple[str, str], dict[str, Any]] = dataclasses.field(default_factory=dict)
+    # The tasks as their watch delivered them (the pools plan from these), and the Workers'
+    # planning views (a pool wakes when one changes): see handlers/cache.py.
+    tasks: cache.Tasks = dataclasses.field(default_factory=cache.Tasks)
+    workers: cache.Workers = dataclasses.field(default_factory=cache.Workers)
     # Per (namespace, pool): loop time of the last look for machines without a Worker.
     adopted: dict[tuple[str, str], float] = dataclasses.field(default_factory=dict)
     # Wall-clock seconds for timestamps and deadlines kept in status (they outlive the
@@ -135,6 +142,13 @@ class Runtime:
                 for waiter in waiters:
                     waiter.cancel()
         event.clear()
+
+    def kept_worker(self, body: dict[str, Any]) -> None:
+        """A Worker as the operator just wrote it: kept, and its pool woken if that matters
+        to it (the watch event that follows will find nothing new)."""
+        pool, _ = self.workers.changed("MODIFIED", body)
+        if pool:
+            self.wake("workerpools", body["metadata"]["namespace"], body["spec"].get("pool", ""))
 
     def forget(self, key: Key) -> None:
         self.wakeups.pop(key, None)

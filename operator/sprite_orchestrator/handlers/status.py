@@ -17,7 +17,7 @@ from sprite_orchestrator.handlers.runtime import Runtime
 from sprite_orchestrator.kube import Body, Conflict, Kube
 from sprite_orchestrator.models import AgentTaskStatus
 
-TASKS = "agenttasks"
+TASKS, POOLS = "agenttasks", "workerpools"  # as in handlers.objects, which imports this
 
 S = TypeVar("S", bound=BaseModel)
 ATTEMPTS = 8
@@ -42,10 +42,19 @@ async def update(
     name: str,
     cls: type[S],
     change: Callable[[Body, S], S | None],
+    *,
+    body: Body | None = None,
 ) -> tuple[Body, S]:
-    """Apply `change` to the freshest status until it sticks; None from `change` aborts."""
+    """Apply `change` to the freshest status until it sticks; None from `change` aborts.
+
+    `body`, if given, is the object as the caller just read or wrote it: the first attempt
+    starts from it instead of reading again (a poll made five reads of two objects). It is
+    safe: the write is a compare-and-swap on its resourceVersion, and a conflict reads anew.
+    """
+    known = body
     for _ in range(ATTEMPTS):
-        body = await kube.get(plural, namespace, name)
+        body = known or await kube.get(plural, namespace, name)
+        known = None
         old = load(cls, body)
         new = change(body, old)
         if new is None or new == old:
@@ -67,6 +76,7 @@ async def transition(
     task: str,
     step: Callable[..., AgentTaskStatus],
     *args: Any,
+    body: Body | None = None,
 ) -> Body:
     """One step of the task state machine on the task's freshest status; returns the task.
 
@@ -82,7 +92,11 @@ async def transition(
         generation = body["metadata"].get("generation")
         return step(status, *args, generation=generation, now=now)
 
-    updated, status = await update(rt.kube, TASKS, namespace, task, AgentTaskStatus, change)
+    updated, status = await update(
+        rt.kube, TASKS, namespace, task, AgentTaskStatus, change, body=body
+    )
+    if rt.tasks.keep("MODIFIED", updated):  # the next pool pass plans from what was written
+        rt.wake(POOLS, namespace, str((updated.get("spec") or {}).get("pool", "")))
     if task_states.is_finished(status) and not was_finished:
         _count_finished(rt, namespace, updated, status)
     return updated

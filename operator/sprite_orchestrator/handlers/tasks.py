@@ -27,7 +27,7 @@ async def admit(rt: Runtime, body: Body) -> None:
         return
     problem = await _problem(rt, namespace, body)
     if problem is None:
-        await st.transition(rt, namespace, name, task_states.admitted, queued)
+        await st.transition(rt, namespace, name, task_states.admitted, queued, body=body)
         rt.wake(POOLS, namespace, body["spec"].get("pool", ""))
         return
     updated = await st.transition(rt, namespace, name, task_states.failed, *problem)
@@ -40,7 +40,8 @@ async def _problem(rt: Runtime, namespace: str, body: Body) -> tuple[str, str] |
     except pydantic.ValidationError as exc:
         return task_states.INVALID_SPEC, str(exc)[:2000]
     try:
-        await rt.kube.get(POOLS, namespace, spec.pool)
+        if (namespace, spec.pool) not in rt.pools:  # the pools' watch has not shown it
+            await rt.kube.get(POOLS, namespace, spec.pool)
     except NotFound:
         message = f"WorkerPool {spec.pool} not found in namespace {namespace}"
         return task_states.POOL_NOT_FOUND, message

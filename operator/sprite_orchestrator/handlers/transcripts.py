@@ -114,9 +114,10 @@ async def _record(rt: Runtime, namespace: str, task: Body, summary: summaries.Su
 
     name = task["metadata"]["name"]
     try:
-        _, status = await st.update(rt.kube, TASKS, namespace, name, AgentTaskStatus, change)
+        written, status = await st.update(rt.kube, TASKS, namespace, name, AgentTaskStatus, change)
     except NotFound:
         return
+    rt.tasks.keep("MODIFIED", written)  # the next poll starts from it
     grown = _cost(status) - before
     if grown > 0:
         pool = str((task.get("spec") or {}).get("pool", ""))

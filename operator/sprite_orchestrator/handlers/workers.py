@@ -54,12 +54,14 @@ REMOTE_MACHINES = ("ssh://", "sprite://")
 
 async def reconcile(rt: Runtime, namespace: str, name: str) -> float:
     """One pass over a worker; returns the seconds until the next unprompted pass."""
-    worker = await rt.kube.get(WORKERS, namespace, name)
+    worker = rt.workers.get(namespace, name) or await rt.kube.get(WORKERS, namespace, name)
     if is_deleting(worker):
         return 3600.0
     pool_name = worker["spec"]["pool"]
     try:
-        pool = await rt.kube.get(POOLS, namespace, pool_name)
+        pool = rt.pools.get((namespace, pool_name)) or await rt.kube.get(
+            POOLS, namespace, pool_name
+        )
         spec = WorkerPoolSpec.model_validate(pool["spec"])
     except NotFound:
         await rt.kube.delete(WORKERS, namespace, name)  # an orphan: its pool is gone
@@ -92,12 +94,16 @@ class _Worker:
         # starts where its predecessor's backoff was, so replacing never loops hot.
         self.provisioning_key = ("provisioning", namespace, pool)
         self.started = 0.0  # loop time when provisioning began
+        # The Worker as this pass last read or wrote it: its status writes start from it.
+        self.known: Body | None = None
+        self.released = False  # this pass freed the worker of its task
 
     @property
     def provider(self) -> Provider:
         return self.rt.provider_for(self.namespace, self.pool, self.spec)
 
     async def reconcile(self, worker: Body) -> float:
+        self.known = worker
         status = st.load(WorkerStatus, worker)
         try:
             if annotation(worker, RESET) is not None:
@@ -132,6 +138,8 @@ class _Worker:
         elif readings.agent_gone(reading):
             await self._revive(reading)
         await self._observe(reading)
+        if self.released:  # poll the fresh agent now: the worker is offered a poll sooner
+            return 0.0
         return float(self.spec.poll_interval_seconds)
 
     async def _reset(self, worker: Body, status: WorkerStatus) -> None:
@@ -146,7 +154,7 @@ class _Worker:
         await self._set_provisioned("False", WORKER_RESET, message)
         events.info(worker, reason=WORKER_RESET, message=message)
         patch = {"metadata": {"annotations": {RESET: None}}}
-        await self.rt.kube.patch(WORKERS, self.namespace, self.name, patch)
+        self.rt.kept_worker(await self.rt.kube.patch(WORKERS, self.namespace, self.name, patch))
 
     async def _stop_for_reset(self, name: str) -> None:
         """The bound task ends WorkerReset; its work is saved unless the machine is gone."""
@@ -197,7 +205,16 @@ class _Worker:
             return True
 
     async def _set_ready(self, value: ConditionStatus, reason: str, message: str) -> Body:
-        return await set_ready(self.rt, self.namespace, self.name, value, reason, message)
+        return await self._update(_ready_change(self.rt, value, reason, message))
+
+    async def _update(self, change: Callable[[Body, WorkerStatus], WorkerStatus]) -> Body:
+        """Write the Worker's status, starting from the Worker as this pass knows it."""
+        body, _ = await st.update(
+            self.rt.kube, WORKERS, self.namespace, self.name, WorkerStatus, change, body=self.known
+        )
+        self.known = body
+        self.rt.kept_worker(body)
+        return body
 
     async def _revive(self, reading: readings.Reading) -> None:
         """A worker whose agent or session is gone, with no prompt delivered, gets a new one.
@@ -329,10 +346,7 @@ class _Worker:
                 update["provision_failures"] = failures or 0
             return s.model_copy(update=update)
 
-        body, _ = await st.update(
-            self.rt.kube, WORKERS, self.namespace, self.name, WorkerStatus, change
-        )
-        return body
+        return await self._update(change)
 
     # -- polling ---------------------------------------------------------------------------
 
@@ -365,17 +379,19 @@ class _Worker:
         def change(_: Body, s: WorkerStatus) -> WorkerStatus:
             return _observed(s, reading, self.rt.now())
 
-        await st.update(self.rt.kube, WORKERS, self.namespace, self.name, WorkerStatus, change)
+        await self._update(change)
 
     # -- the bound task ----------------------------------------------------------------------
 
     async def _serve(self, status: WorkerStatus, reading: readings.Reading) -> None:
         ref = status.task_ref
         assert ref is not None
-        try:
-            task: Body | None = await self.rt.kube.get(TASKS, self.namespace, ref.name)
-        except NotFound:
-            task = None
+        task = self.rt.tasks.get(self.namespace, ref.name)  # as its watch delivered it
+        if task is None or task["metadata"].get("uid") != ref.uid:
+            try:
+                task = await self.rt.kube.get(TASKS, self.namespace, ref.name)
+            except NotFound:
+                task = None
         if task is None or task["metadata"].get("uid") != ref.uid or is_finished(task):
             await self._release(ref.name)
             return
@@ -433,6 +449,10 @@ class _Worker:
         if reading.state is None:  # running etc.: took a paste whose record a crash lost
             return  # the agent is still starting; the next poll tries again
         task_name = task["metadata"]["name"]
+        try:  # the task itself: the kept one has no prompt
+            task = await self.rt.kube.get(TASKS, self.namespace, task_name)
+        except NotFound:
+            return
         try:
             text = await inputs.prompt(
                 self.rt.kube, self.namespace, AgentTaskSpec.model_validate(task["spec"])
@@ -498,7 +518,7 @@ class _Worker:
     async def _follow(self, task: Body, reading: readings.Reading) -> None:
         task_name = task["metadata"]["name"]
         since = None if reading.age is None else iso(self.rt.now() - reading.age)
-        body = await self._transition(task_name, task_states.observed, reading, since)
+        body = await self._transition(task_name, task_states.observed, reading, since, body=task)
         status = task_status(body)
         if not task_states.is_finished(status):
             await self._snapshot_if_due(task_name, status)
@@ -541,9 +561,13 @@ class _Worker:
                 )
 
     async def _transition(
-        self, task: str, step: Callable[..., AgentTaskStatus], *args: Any
+        self,
+        task: str,
+        step: Callable[..., AgentTaskStatus],
+        *args: Any,
+        body: Body | None = None,
     ) -> Body:
-        return await st.transition(self.rt, self.namespace, task, step, *args)
+        return await st.transition(self.rt, self.namespace, task, step, *args, body=body)
 
     async def _release(self, task: str) -> None:
         """Free the worker: the task's work saved, the repo reset, a fresh agent, no taskRef."""
@@ -574,7 +598,8 @@ class _Worker:
                 }
             )
 
-        await st.update(self.rt.kube, WORKERS, self.namespace, self.name, WorkerStatus, change)
+        await self._update(change)
+        self.released = True
         self.rt.wake(POOLS, self.namespace, self.pool)
 
 
@@ -697,7 +722,15 @@ async def set_ready(
     rt: Runtime, namespace: str, name: str, value: ConditionStatus, reason: str, message: str
 ) -> Body:
     """Set a Worker's Ready condition alone; returns the Worker as written."""
+    change = _ready_change(rt, value, reason, message)
+    body, _ = await st.update(rt.kube, WORKERS, namespace, name, WorkerStatus, change)
+    rt.kept_worker(body)
+    return body
 
+
+def _ready_change(
+    rt: Runtime, value: ConditionStatus, reason: str, message: str
+) -> Callable[[Body, WorkerStatus], WorkerStatus]:
     def change(_: Body, s: WorkerStatus) -> WorkerStatus:
         conditions = c.upsert(
             s.conditions,
@@ -710,5 +743,4 @@ async def set_ready(
         )
         return s.model_copy(update={"conditions": conditions})
 
-    body, _ = await st.update(rt.kube, WORKERS, namespace, name, WorkerStatus, change)
-    return body
+    return change
