@@ -80,12 +80,7 @@ async def test_the_api_key_stays_in_its_file(claude: Worker, api: anthropic.Fake
     assert {turn.headers["x-api-key"] for turn in api.turns} == {FAKE_KEY}  # it did reach Claude
     assert FAKE_KEY not in processes()
     assert FAKE_KEY[-20:] not in scrollback(claude)  # Claude shows this much in a key dialog
-    holders = [
-        path.relative_to(claude.home)
-        for path in claude.home.rglob("*")
-        if path.is_file() and FAKE_KEY.encode() in path.read_bytes()
-    ]
-    assert [str(path) for path in holders] == [".sprite-orchestrator/agent/env"]
+    assert holders(claude.home, FAKE_KEY) == [".sprite-orchestrator/agent/env"]
 
 
 async def test_an_oauth_token_needs_no_dialog_and_reaches_the_api_as_a_bearer_token(
@@ -105,9 +100,17 @@ async def test_an_oauth_token_needs_no_dialog_and_reaches_the_api_as_a_bearer_to
     assert {r.credential for r in api.requests} == {("bearer", FAKE_TOKEN)}
     assert FAKE_TOKEN not in processes()
     assert FAKE_TOKEN[-20:] not in scrollback(worker)
-    holders = [
-        str(path.relative_to(worker.home))
-        for path in worker.home.rglob("*")
-        if path.is_file() and FAKE_TOKEN.encode() in path.read_bytes()
-    ]
-    assert holders == [".sprite-orchestrator/agent/env"]
+    assert holders(worker.home, FAKE_TOKEN) == [".sprite-orchestrator/agent/env"]
+
+
+def holders(home: Path, secret: str) -> list[str]:
+    """Files under `home` that hold `secret`. Claude still writes as we look (a lock file
+    may go between listing and reading it): a file gone by then holds nothing."""
+    found = []
+    for path in sorted(home.rglob("*")):
+        try:
+            if path.is_file() and secret.encode() in path.read_bytes():
+                found.append(str(path.relative_to(home)))
+        except FileNotFoundError:
+            continue
+    return found
