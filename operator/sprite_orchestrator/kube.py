@@ -16,6 +16,7 @@ from typing import Any
 
 import kubernetes.client
 import kubernetes.config
+import urllib3
 from kubernetes.client.exceptions import ApiException
 
 from sprite_orchestrator import GROUP, VERSION
@@ -30,6 +31,14 @@ class NotFound(Exception):
 
 class Conflict(Exception):
     """Someone else wrote first: re-read and decide again."""
+
+
+def passing(exc: BaseException) -> bool:
+    """The API server's passing trouble (busy, unavailable, a dropped connection, a write
+    that lost a race): the next request usually works, so a reconciler retries soon."""
+    if isinstance(exc, ApiException):
+        return exc.status == 429 or (exc.status or 0) >= 500
+    return isinstance(exc, (Conflict, urllib3.exceptions.HTTPError, ConnectionError, TimeoutError))
 
 
 def _translate(exc: ApiException) -> Exception:

@@ -1,4 +1,5 @@
-"""The backoff every reconciler shares: 5 s, doubling to 5 minutes, in the loop's time."""
+"""The backoff every reconciler shares: 5 s, doubling to 5 minutes, in the loop's time; after
+the API server's passing trouble, 1 s doubling to 30 s."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ import pathlib
 from typing import Any, cast
 
 import pytest
+import urllib3
+from kubernetes.client.exceptions import ApiException
 
 from sprite_orchestrator.handlers.runtime import Runtime
+from sprite_orchestrator.kube import Conflict, NotFound
 
 KEY = ("workerpools", "default", "demo")
 
@@ -64,3 +68,36 @@ async def test_keys_back_off_apart(rt: Runtime) -> None:
     rt.backoff(KEY)
     other = ("provisioning", "default", "demo")
     assert rt.backoff(other) == 5 and rt.backoff(KEY) == 10
+
+
+@pytest.mark.looptime
+@pytest.mark.parametrize(
+    "error",
+    [
+        ApiException(status=503, reason="Service Unavailable"),
+        ApiException(status=500, reason="Internal Server Error"),
+        ApiException(status=429, reason="Too Many Requests"),
+        Conflict("the object has been modified"),
+        urllib3.exceptions.ProtocolError("Connection aborted."),
+        ConnectionRefusedError(111, "Connection refused"),
+    ],
+)
+async def test_the_api_servers_passing_trouble_is_retried_within_seconds(
+    rt: Runtime, error: Exception
+) -> None:
+    delays = [rt.backoff(KEY, error) for _ in range(7)]
+    assert delays == [1, 2, 4, 8, 16, 30, 30]
+
+
+@pytest.mark.looptime
+@pytest.mark.parametrize(
+    "error",
+    [
+        ApiException(status=403, reason="Forbidden"),
+        ApiException(status=422, reason="Unprocessable Entity"),
+        NotFound("gone"),
+        ValueError("a bug"),
+    ],
+)
+async def test_other_failures_back_off_as_before(rt: Runtime, error: Exception) -> None:
+    assert [rt.backoff(KEY, error) for _ in range(3)] == [5, 10, 20]

@@ -54,9 +54,9 @@ async def _loop(
             delay = await reconcile(rt, namespace, name)
         except NotFound:
             return
-        except Exception:  # the operator keeps running whatever one object does
-            logger.exception(f"reconciling {plural}/{name} failed; retrying")
-            delay = rt.backoff(key)
+        except Exception as exc:  # the operator keeps running whatever one object does
+            delay = rt.backoff(key, exc)
+            logger.exception(f"reconciling {plural}/{name} failed; retrying in {delay:.0f}s")
         await rt.sleep(key, delay, stopped)
 
 
@@ -151,8 +151,16 @@ def make_registry(
 
     @kopf.on.resume(GROUP, VERSION, TASKS, registry=registry)
     @kopf.on.create(GROUP, VERSION, TASKS, registry=registry)
-    async def task_created(*, body: Any, memo: Any, **_: Any) -> None:
-        await tasks.admit(_rt(memo), dict(body))
+    async def task_created(
+        *, name: str, namespace: str | None, body: Any, memo: Any, **_: Any
+    ) -> None:
+        rt, key = _rt(memo), ("admitting", _ns(namespace), name)
+        try:
+            await tasks.admit(rt, dict(body))
+        except Exception as exc:  # kopf's own retry is a minute: a task waits on it
+            delay = rt.backoff(key, exc)
+            raise kopf.TemporaryError(f"admitting failed: {exc!r}", delay=delay) from exc
+        rt.succeeded(key)
 
     @kopf.on.delete(GROUP, VERSION, TASKS, registry=registry)
     async def task_deleted(*, name: str, namespace: str | None, memo: Any, **_: Any) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sprite_orchestrator.handlers import cache, providing
-from sprite_orchestrator.kube import Kube
+from sprite_orchestrator.kube import Kube, passing
 from sprite_orchestrator.metrics import Metrics
 from sprite_orchestrator.models.pool import ProviderSpec, WorkerPoolSpec
 from sprite_orchestrator.providers.base import Provider
@@ -74,11 +74,16 @@ class Runtime:
         """Now, as a status timestamp."""
         return iso(self.clock())
 
-    def backoff(self, key: Key) -> float:
-        """Seconds to wait after another failure: 5, 10, 20, … up to 5 minutes."""
+    def backoff(self, key: Key, error: BaseException | None = None) -> float:
+        """Seconds to wait after another failure: 5, 10, 20, … up to 5 minutes; after the
+        API server's passing trouble (kube.passing), 1, 2, 4, … up to 30 s: a task waits
+        on the retry, and the next request usually works."""
         count = self.failures.get(key, 0)
         self.failures[key] = count + 1
-        delay = float(min(300, 5 * 2**count))
+        if error is not None and passing(error):
+            delay = float(min(30, 2**count))
+        else:
+            delay = float(min(300, 5 * 2**count))
         self.retry_at[key] = asyncio.get_running_loop().time() + delay
         return delay
 
