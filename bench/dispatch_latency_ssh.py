@@ -39,12 +39,18 @@ async def measure(runs: int) -> dict[str, Any]:
 
 
 async def ssh_pool(
-    s: harness.Stack, machines: sshd.Inventory, repo: Path, workers: int, *, min_idle: int = 1
+    s: harness.Stack,
+    machines: sshd.Inventory,
+    repo: Path,
+    workers: int,
+    *,
+    min_idle: int = 1,
+    poll: int = 1,
 ) -> None:
     """The demo pool on the inventory's SSH machines, its Secrets first."""
     await s.kube.create_secret(NS, "ssh-key", {"ssh-privatekey": machines.private_key})
     await s.kube.create_secret(NS, "ssh-hosts", {"known_hosts": machines.known_hosts()})
-    pool = dispatching.pool_body(repo, workers)
+    pool = dispatching.pool_body(repo, workers, poll=poll)
     pool["spec"]["scaling"]["minIdle"] = min_idle
     pool["spec"]["provider"] = machines.provider_spec(
         key_secret="ssh-key", known_hosts_secret="ssh-hosts"
