@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import pathlib
 import subprocess
+import threading
 import uuid
+from typing import Any
 
 import aiohttp
+import pytest
 
 from sprite_orchestrator.core import prompts
+from sprite_orchestrator.handlers.cache import Tasks, Workers
+from sprite_orchestrator.handlers.runtime import Runtime
 from tests.conftest import NS, Cluster, eventually
 
 
@@ -203,3 +208,24 @@ async def test_an_agent_error_fails_the_task(operator: Cluster, demo_repo: pathl
     assert task["status"]["agentState"] == "agent:error"
     reasons = await eventually(lambda: _having(events(operator, name), {"AgentError"}))
     assert "AgentError" in reasons
+
+
+async def test_the_watch_caches_and_wakeups_are_kept_on_the_event_loop(
+    operator: Cluster, demo_repo: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kopf runs a plain `def` handler in a thread: the caches and the loop's Events would be
+    touched off the loop (an Event set from a thread wakes nobody until the loop stirs)."""
+    threads: set[int] = set()
+    for cls, method in ((Runtime, "wake"), (Tasks, "keep"), (Workers, "changed")):
+        original = getattr(cls, method)
+
+        def recorded(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            threads.add(threading.get_ident())
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(cls, method, recorded)
+
+    await operator.pool("demo", demo_repo)
+    await operator.succeeded(await operator.task("demo", "fix the authentication bug"))
+
+    assert threads == {threading.get_ident()}

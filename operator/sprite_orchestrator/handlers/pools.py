@@ -221,14 +221,18 @@ async def _bind(rt: Runtime, namespace: str, task: str, worker: Body) -> None:
 
 async def _bounded(calls: Iterable[Awaitable[None]], limit: int = WRITERS) -> None:
     """Await `calls`, `limit` at a time: a burst of tasks is marked waiting in one round
-    trip's time per `limit` tasks, and no pass holds more than `limit` requests open."""
-    gate = asyncio.Semaphore(limit)
+    trip's time per `limit` tasks, and no pass holds more than `limit` requests open.
 
-    async def one(call: Awaitable[None]) -> None:
-        async with gate:
+    `limit` runners take the calls from one iterator: a call is made only when a runner is
+    free, so 9,000 queued tasks are not 9,000 asyncio tasks (and their bodies) at once.
+    """
+    queue = iter(calls)
+
+    async def runner() -> None:
+        for call in queue:
             await call
 
-    await asyncio.gather(*(one(c) for c in calls))
+    await asyncio.gather(*(runner() for _ in range(limit)))
 
 
 def _says(task: Body, wait: allocation.Wait) -> bool:
