@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from typing import Any
 
 import pytest
 
@@ -21,14 +22,14 @@ async def test_writes_run_a_limited_number_at_a_time_and_are_made_only_when_one_
         running -= 1
         done.append(i)
 
-    def calls() -> Iterator[object]:
+    def calls() -> Iterator[Coroutine[Any, Any, None]]:
         nonlocal made, most_made
         for i in range(1000):
             made += 1
             most_made = max(most_made, made - len(done))
             yield write(i)
 
-    await _bounded(calls(), limit=8)  # type: ignore[arg-type]
+    await _bounded(calls(), limit=8)
     assert sorted(done) == list(range(1000))
     assert most == 8
     assert most_made <= 8  # a burst of 1,000 is never 1,000 coroutines (and bodies) at once

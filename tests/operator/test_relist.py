@@ -8,6 +8,7 @@ from typing import Any
 
 from tests.conftest import NS, Cluster, eventually
 from tests.operator.conftest import Start
+from tests.operator.test_requests import DRAIN, annotate
 
 TASKS = 1001  # more than a page of kopf's or kubectl's lists (500): paging once lost most
 WAITING = "PoolDraining"
@@ -17,8 +18,7 @@ async def test_an_operator_starting_over_a_thousand_tasks_admits_and_queues_ever
     api: Cluster, start: Start, demo_repo: pathlib.Path
 ) -> None:
     await api.pool("demo", demo_repo)
-    drain = {"metadata": {"annotations": {"orchestrator.dev/drain": "true"}}}
-    await api.kube.patch("workerpools", NS, "demo", drain)  # tasks wait, no machine starts
+    await annotate(api, "workerpools", "demo", DRAIN, "true")  # tasks wait, no machine starts
     gate = asyncio.Semaphore(16)
 
     async def create(i: int) -> str:
